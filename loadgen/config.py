@@ -1,0 +1,151 @@
+"""Keyword-only, frozen configuration records. Nothing here reads argv or the environment.
+
+``TargetConfig.from_url`` turns a ``--host`` value into a target; ``PayloadConfig`` says
+what documents go into each request. Both raise :class:`~loadgen.errors.ConfigError` with
+a message naming the option and the fix.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from loadgen.errors import ConfigError
+
+PROTOCOLS = ("grpc",)
+GRPC_MODES = ("unary", "stream")
+KINDS = ("image", "text")
+_SCHEMES = {"grpc": "grpc", "grpcs": "grpc"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class TargetConfig:
+    """Where the gateway is and how to talk to it.
+
+    :param protocol: wire protocol, one of :data:`PROTOCOLS`.
+    :param host: host name or IP address of the gateway.
+    :param port: TCP port of the gateway.
+    :param tls: use TLS (``grpcs://``).
+    :param grpc_mode: ``unary`` (one call per request) or ``stream`` (one long-lived
+        ``/jina.JinaRPC/Call`` stream per user).
+    :param timeout_s: per-request deadline in seconds.
+    """
+
+    protocol: str = "grpc"
+    host: str = "127.0.0.1"
+    port: int = 12345
+    tls: bool = False
+    grpc_mode: str = "unary"
+    timeout_s: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.protocol not in PROTOCOLS:
+            raise ConfigError(f"--protocol: unknown protocol {self.protocol!r}; use one of {', '.join(PROTOCOLS)}")
+        if self.grpc_mode not in GRPC_MODES:
+            raise ConfigError(f"--grpc-mode: unknown mode {self.grpc_mode!r}; use unary or stream")
+        if not 0 < self.port < 65536:
+            raise ConfigError(f"--host: port {self.port} is out of range; use 1-65535, e.g. grpc://127.0.0.1:12345")
+        if not self.timeout_s > 0:
+            raise ConfigError(f"--timeout: must be > 0 seconds, got {self.timeout_s}")
+
+    @property
+    def address(self) -> str:
+        """``host:port`` as gRPC expects it."""
+        return f"{self.host}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        """The target as a URL, e.g. ``grpc://127.0.0.1:12345``."""
+        return f"{'grpcs' if self.tls else self.protocol}://{self.address}"
+
+    @classmethod
+    def from_url(cls, url: str, **overrides) -> "TargetConfig":
+        """Parse ``grpc://HOST:PORT`` (or ``grpcs://``) into a target.
+
+        :raises ConfigError: for an unknown scheme, a missing host or port.
+        """
+        parts = urlsplit(url if "://" in url else f"grpc://{url}")
+        scheme = parts.scheme.lower()
+        if scheme not in _SCHEMES:
+            raise ConfigError(f"--host: unsupported scheme {scheme!r} in {url!r}; use grpc://HOST:PORT")
+        try:
+            port = parts.port
+        except ValueError:
+            raise ConfigError(f"--host: bad port in {url!r}; use grpc://HOST:PORT, e.g. grpc://127.0.0.1:12345")
+        if not parts.hostname or port is None:
+            raise ConfigError(f"--host: {url!r} needs a host and a port, e.g. grpc://127.0.0.1:12345")
+        return cls(protocol=_SCHEMES[scheme], host=parts.hostname, port=port, tls=scheme == "grpcs", **overrides)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PayloadConfig:
+    """What each request carries.
+
+    :param kind: ``image`` (random uint8 tensors) or ``text`` (sentences).
+    :param request_size: documents per request (>= 1).
+    :param image_shape: tensor shape of one image, e.g. ``(224, 224, 3)``.
+    :param image_dtype: numpy dtype name of the tensors.
+    :param top_k: matches expected per query document on ``/search``.
+    :param pool_size: pre-encoded requests per endpoint.
+    :param pool_mb: cap on the memory of all pools of one process, in MiB.
+    :param seed: base seed; each worker adds its index.
+    """
+
+    kind: str = "image"
+    request_size: int = 8
+    image_shape: tuple[int, ...] = (224, 224, 3)
+    image_dtype: str = "uint8"
+    top_k: int = 10
+    pool_size: int = 16
+    pool_mb: float = 256.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ConfigError(f"--kind: unknown document kind {self.kind!r}; use image or text")
+        _positive("--request-size", self.request_size, "e.g. --request-size 8")
+        _positive("--top-k", self.top_k, "e.g. --top-k 10")
+        _positive("--pool-size", self.pool_size, "e.g. --pool-size 16")
+        if not self.pool_mb > 0:
+            raise ConfigError(f"--pool-mb: must be > 0 MiB, got {self.pool_mb}")
+        if not self.image_shape or any(d < 1 for d in self.image_shape):
+            raise ConfigError(f"--image-shape: every dimension must be >= 1, got {self.image_shape}")
+
+
+def _positive(option: str, value: int, example: str) -> None:
+    if not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{option}: must be a whole number >= 1, got {value!r}; {example}")
+
+
+def parse_image_shape(text: str) -> tuple[int, ...]:
+    """Parse ``--image-shape`` such as ``224,224,3`` or ``64x64x3``.
+
+    :raises ConfigError: when a dimension is not a positive integer.
+    """
+    parts = [p.strip() for p in text.replace("x", ",").split(",") if p.strip()]
+    try:
+        shape = tuple(int(p) for p in parts)
+    except ValueError:
+        shape = ()
+    if not shape or any(d < 1 for d in shape):
+        raise ConfigError(f"--image-shape: cannot read {text!r}; use positive integers like 224,224,3")
+    return shape
+
+
+def parse_task_mix(text: str) -> dict[str, int]:
+    """Parse ``--task-mix`` such as ``index:1,search:4`` into ``{"/index": 1, "/search": 4}``.
+
+    :raises ConfigError: for a missing or non-positive weight or an empty mix.
+    """
+    mix: dict[str, int] = {}
+    for item in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, weight = item.partition(":")
+        try:
+            w = int(weight) if sep else 1
+        except ValueError:
+            w = -1
+        if not name.strip() or w < 0:
+            raise ConfigError(f"--task-mix: bad item {item!r}; use ENDPOINT:WEIGHT pairs like index:1,search:4")
+        mix["/" + name.strip().lstrip("/")] = w
+    if not mix or sum(mix.values()) == 0:
+        raise ConfigError(f"--task-mix: {text!r} has no positive weight; use e.g. index:1,search:4")
+    return mix

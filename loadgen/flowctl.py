@@ -1,0 +1,198 @@
+"""Start and stop the embedded demo Flow in its own virtualenv (``.venv-flow``).
+
+jina pins ``urllib3<2`` and Locust needs urllib3 2, so the Flow runs under the flow
+virtualenv's ``jina flow --uses`` in a separate process group; this module never imports
+jina. Readiness is the gateway's dry-run answer, not a sleep. Stopping sends SIGINT to the
+whole group (SIGTERM to the parent alone leaves Executors holding their ports), then
+SIGKILL to whatever is left.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from loadgen.config import TargetConfig
+from loadgen.errors import ConfigError
+
+FLOW_PROTOCOLS = ("grpc",)
+
+
+class FlowError(RuntimeError):
+    """The Flow did not start; the message carries the end of the Flow's own log."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class FlowConfig:
+    """How to run a demo Flow.
+
+    :param flow: a name under ``scenarios/flows`` (``image``, ``text``) or a path to YAML.
+    :param protocol: gateway protocol.
+    :param port: gateway port; None picks a free one.
+    :param replicas: replicas of each Executor (``JINA_REPLICAS_*``).
+    :param shards: shards of each Executor (``JINA_SHARDS_*``).
+    :param top_k: the indexer's default ``top_k`` (``TOP_K``).
+    :param embedding_dim: encoder output size (``JINA_EMBEDDING_DIM``).
+    :param raise_on: the indexer raises on docs whose text contains this marker.
+    :param startup_timeout_s: give up (and stop the Flow) after this many seconds.
+    :param python: the flow virtualenv's interpreter; default ``<project>/.venv-flow``.
+    """
+
+    flow: str = "image"
+    protocol: str = "grpc"
+    port: Optional[int] = None
+    replicas: int = 1
+    shards: int = 1
+    top_k: int = 10
+    embedding_dim: int = 128
+    raise_on: str = ""
+    startup_timeout_s: float = 120.0
+    python: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        if self.protocol not in FLOW_PROTOCOLS:
+            raise ConfigError(f"--protocol: the demo Flow serves {', '.join(FLOW_PROTOCOLS)}, not {self.protocol!r}")
+        for option, value in (("--replicas", self.replicas), ("--shards", self.shards)):
+            if value < 1:
+                raise ConfigError(f"{option}: must be >= 1, got {value}")
+
+
+def project_root() -> Path:
+    """The checkout holding ``scenarios/`` (``LOADGEN_HOME`` overrides)."""
+    return Path(os.environ.get("LOADGEN_HOME") or Path(__file__).resolve().parent.parent)
+
+
+def flow_yaml(flow: str) -> Path:
+    """Resolve ``flow`` to a YAML file. :raises ConfigError: when there is none."""
+    candidate = Path(flow)
+    if candidate.suffix in (".yml", ".yaml"):
+        path = candidate
+    else:
+        path = project_root() / "scenarios" / "flows" / f"{flow}.yml"
+    if not path.is_file():
+        known = sorted(p.stem for p in (project_root() / "scenarios" / "flows").glob("*.yml"))
+        raise ConfigError(f"--flow: no Flow {flow!r} ({path}); use one of {', '.join(known)} or a YAML path")
+    return path.resolve()
+
+
+def flow_python(config: FlowConfig) -> Path:
+    """The flow virtualenv's python. :raises ConfigError: when it is missing."""
+    python = Path(config.python or os.environ.get("LOADGEN_FLOW_PYTHON") or project_root() / ".venv-flow/bin/python")
+    if not python.exists():
+        raise ConfigError(f"no flow virtualenv at {python}: run `make venv-flow` (or set LOADGEN_FLOW_PYTHON)")
+    return python
+
+
+def free_port() -> int:
+    """A TCP port that is free on 127.0.0.1 right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def flow_env(config: FlowConfig, port: int) -> dict[str, str]:
+    """Environment variables the demo Flow YAML reads (names of the original benchmark)."""
+    return {
+        "JINA_PROTOCOL": config.protocol, "JINA_PORT": str(port),
+        "JINA_REPLICAS_ENCODER": str(config.replicas), "JINA_SHARDS_ENCODER": str(config.shards),
+        "JINA_REPLICAS_INDEXERS": str(config.replicas), "JINA_SHARDS_INDEXERS": str(config.shards),
+        "TOP_K": str(config.top_k), "JINA_EMBEDDING_DIM": str(config.embedding_dim),
+        "JINA_INDEXER_RAISE_ON": config.raise_on, "JINA_HIDE_SURVEY": "1",
+        "JINA_OPTOUT_TELEMETRY": "1", "OMP_NUM_THREADS": "1",
+    }
+
+
+class FlowProcess:
+    """A running Flow: ``target`` to load it, ``stop()`` (or ``with``) to end it."""
+
+    def __init__(self, config: FlowConfig, port: int, proc: subprocess.Popen, log_path: Path):
+        self.config, self.port, self.proc, self.log_path = config, port, proc, log_path
+        self.target = TargetConfig(protocol=config.protocol, host="127.0.0.1", port=port)
+
+    def log_tail(self, lines: int = 30) -> str:
+        """The last ``lines`` lines of the Flow's output."""
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self, timeout_s: float = 15.0) -> None:
+        """SIGINT to the process group, then SIGKILL after ``timeout_s``; idempotent."""
+        if self.proc.poll() is None:
+            _signal_group(self.proc.pid, signal.SIGINT)
+            try:
+                self.proc.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                pass
+        _signal_group(self.proc.pid, signal.SIGKILL)  # Executors left behind by the parent
+        self.proc.wait()
+
+    def __enter__(self) -> "FlowProcess":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def _signal_group(pid: int, sig: int) -> None:
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def start_flow(config: FlowConfig, *, log_dir: Optional[Path] = None) -> FlowProcess:
+    """Start the Flow and wait until its gateway answers.
+
+    :raises ConfigError: missing virtualenv, unknown Flow or a port already in use.
+    :raises FlowError: the Flow exited or did not become ready within the timeout; the
+        message ends with the Flow's own log.
+    """
+    yaml_path, python = flow_yaml(config.flow), flow_python(config)
+    port = config.port or free_port()
+    if config.port and _port_in_use(port):
+        raise ConfigError(f"--port: {port} is already in use on this machine; pick another or omit --port")
+    log_dir = Path(log_dir or tempfile.mkdtemp(prefix="loadgen-flow-"))
+    log_path = log_dir / f"flow-{config.flow.replace('/', '_')}-{port}.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [str(python.parent / "jina"), "flow", "--uses", str(yaml_path)], cwd=yaml_path.parent,
+            env={**os.environ, **flow_env(config, port)}, stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+    flow = FlowProcess(config, port, proc, log_path)
+    try:
+        _wait_ready(flow)
+    except BaseException:
+        flow.stop(timeout_s=5)
+        raise
+    return flow
+
+
+def _wait_ready(flow: FlowProcess) -> None:
+    from loadgen.protocols.grpc import probe  # grpcio only when a Flow is started
+
+    deadline = time.monotonic() + flow.config.startup_timeout_s
+    reason = "not started"
+    while time.monotonic() < deadline:
+        if flow.proc.poll() is not None:
+            raise FlowError(f"the Flow exited with code {flow.proc.returncode} before it was ready; "
+                            f"its log ({flow.log_path}) ends:\n{flow.log_tail()}")
+        reason = probe(flow.target, timeout_s=1.0)
+        if reason is None:
+            return
+        time.sleep(0.25)
+    raise FlowError(f"the Flow was not ready after {flow.config.startup_timeout_s:g} s ({reason}); "
+                    f"its log ({flow.log_path}) ends:\n{flow.log_tail()}")
+
+
+def _port_in_use(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0

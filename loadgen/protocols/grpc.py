@@ -1,0 +1,167 @@
+"""Jina gRPC transport: unary ``process_single_data`` or one long-lived ``Call`` stream.
+
+Bytes go out and come back raw (no protobuf (de)serializers on the channel): the request is
+pre-encoded and the reply is decoded only after the timed span. One channel per transport;
+create transports after Locust forks its workers (a channel made before ``fork`` hangs).
+
+Timed span: from just before the payload is handed to grpcio until the complete reply
+message is back (for the stream: from ``put`` on the request queue until ``next`` returns).
+"""
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from typing import Optional
+
+import grpc
+
+from loadgen.config import TargetConfig
+from loadgen.encoding import EncodedRequest
+from loadgen.errors import ConnectError, ProtocolError, RequestFailure, RequestTimeout
+from loadgen.protocols.base import TransportBase
+from loadgen.replies import check_reply, truncate
+from loadgen.results import Result
+from loadgen.wire import jina_pb2 as jp
+
+UNARY_PATH = "/jina.JinaSingleDataRequestRPC/process_single_data"
+STREAM_PATH = "/jina.JinaRPC/Call"
+DRY_RUN_PATH = "/jina.JinaGatewayDryRunRPC/dry_run"
+# Image batches run to megabytes; gRPC's 4 MiB default would reject them.
+CHANNEL_OPTIONS = (("grpc.max_send_message_length", -1), ("grpc.max_receive_message_length", -1))
+_CLOSE = object()
+
+
+def make_channel(target: TargetConfig) -> grpc.Channel:
+    """A channel to ``target`` with unlimited message sizes."""
+    if target.tls:
+        return grpc.secure_channel(target.address, grpc.ssl_channel_credentials(), options=CHANNEL_OPTIONS)
+    return grpc.insecure_channel(target.address, options=CHANNEL_OPTIONS)
+
+
+class GrpcTransport(TransportBase):
+    """Blocking gRPC client of one Jina gateway; ``target.grpc_mode`` picks unary or stream."""
+
+    protocol = "grpc"
+
+    def __init__(self, target: TargetConfig):
+        self._target = target
+        self._channel = make_channel(target)
+        self._unary = self._channel.unary_unary(UNARY_PATH)
+        self._stream: Optional[_PingPongStream] = None
+
+    def send(self, request: EncodedRequest) -> Result:
+        payload = request.payload()
+        started_at = time.time()
+        t0 = time.perf_counter()
+        try:
+            raw = self._exchange(payload)
+        except RequestFailure as failure:
+            return self._result(request, started_at, time.perf_counter() - t0, len(payload), error=failure)
+        latency_s = time.perf_counter() - t0
+        reply = check_reply(raw, request)
+        return self._result(request, started_at, latency_s, len(payload), raw=raw, reply=reply)
+
+    def _exchange(self, payload: bytes) -> bytes:
+        if self._target.grpc_mode == "unary":
+            try:
+                return self._unary(payload, timeout=self._target.timeout_s)
+            except grpc.RpcError as exc:
+                raise classify_rpc_error(exc) from None
+        if self._stream is None:
+            self._stream = _PingPongStream(self._channel, self._target.timeout_s)
+        try:
+            return self._stream.exchange(payload)
+        except RequestFailure:
+            self._stream.close()  # a failed stream is finished; the next send opens a new one
+            self._stream = None
+            raise
+
+    def _result(self, request, started_at, latency_s, bytes_out, *, raw=b"", reply=None, error=None) -> Result:
+        return Result(
+            endpoint=request.endpoint, protocol=self.protocol, started_at=started_at, latency_s=latency_s,
+            bytes_out=bytes_out, bytes_in=len(raw), docs_sent=request.n_docs,
+            docs_returned=reply.docs_returned if reply else 0, routes=reply.routes if reply else (),
+            error=reply.error if reply else error,
+        )
+
+    def close(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = None
+        self._channel.close()
+
+
+class _PingPongStream:
+    """One long-lived ``/jina.JinaRPC/Call`` with one request in flight at a time.
+
+    A watchdog cancels the stream when a reply is later than ``timeout_s``; the cancelled
+    wait is reported as a timeout. It ticks at most once a second, so a timeout is detected
+    up to ``min(1 s, timeout_s / 4)`` late.
+    """
+
+    def __init__(self, channel: grpc.Channel, timeout_s: float):
+        self._outbox: queue.SimpleQueue = queue.SimpleQueue()
+        self._call = channel.stream_stream(STREAM_PATH)(iter(self._outbox.get, _CLOSE))
+        self._timeout_s = timeout_s
+        self._deadline: Optional[float] = None
+        self._timed_out = False
+        self._closed = threading.Event()
+        threading.Thread(target=self._watch, name="loadgen-grpc-watchdog", daemon=True).start()
+
+    def exchange(self, payload: bytes) -> bytes:
+        self._deadline = time.perf_counter() + self._timeout_s
+        self._outbox.put(payload)
+        try:
+            return next(self._call)
+        except grpc.RpcError as exc:
+            if self._timed_out:
+                raise RequestTimeout(f"no reply within {self._timeout_s:g} s (stream)") from None
+            raise classify_rpc_error(exc) from None
+        except StopIteration:
+            raise ConnectError("the gateway closed the stream") from None
+        finally:
+            self._deadline = None
+
+    def _watch(self) -> None:
+        tick = min(1.0, self._timeout_s / 4)
+        while not self._closed.wait(tick):
+            deadline = self._deadline
+            if deadline is not None and time.perf_counter() > deadline:
+                self._timed_out = True
+                self._call.cancel()
+                return
+
+    def close(self) -> None:
+        self._closed.set()
+        self._outbox.put(_CLOSE)
+        self._call.cancel()
+
+
+def classify_rpc_error(exc: grpc.RpcError) -> RequestFailure:
+    """Map a gRPC error to a failure class (``connect``, ``timeout`` or ``protocol``)."""
+    code = exc.code() if hasattr(exc, "code") else None
+    details = truncate(str(exc.details() if hasattr(exc, "details") else exc))
+    if code == grpc.StatusCode.UNAVAILABLE:
+        return ConnectError(f"UNAVAILABLE: {details}")
+    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+        return RequestTimeout(f"DEADLINE_EXCEEDED: {details}")
+    return ProtocolError(f"{code.name if code else 'RpcError'}: {details}")
+
+
+def probe(target: TargetConfig, *, timeout_s: float = 2.0) -> Optional[str]:
+    """Ask the gateway's dry-run service whether it is ready.
+
+    :returns: None when the gateway answers SUCCESS, else a one-line reason.
+    """
+    channel = make_channel(target)
+    try:
+        raw = channel.unary_unary(DRY_RUN_PATH)(b"", timeout=timeout_s)
+        status = jp.StatusProto.FromString(raw)
+        if status.code != jp.StatusProto.SUCCESS:
+            return f"gateway is not ready: {truncate(status.description or status.exception.name)}"
+        return None
+    except grpc.RpcError as exc:
+        return str(classify_rpc_error(exc))
+    finally:
+        channel.close()

@@ -1,0 +1,1 @@
+"""Jina wire messages: the project's own protobuf definitions (no jina import)."""

@@ -1,0 +1,5 @@
+"""The demo Flow's Executors; Flow YAML loads this package through ``py_modules``."""
+from .encoder import RandomProjectionEncoder
+from .indexer import NumpyIndexer
+
+__all__ = ['NumpyIndexer', 'RandomProjectionEncoder']
