@@ -160,6 +160,10 @@ def start_flow(config: FlowConfig, *, log_dir: Optional[Path] = None) -> FlowPro
     if config.port and _port_in_use(port):
         raise ConfigError(f"--port: {port} is already in use on this machine; pick another or omit --port")
     log_dir = Path(log_dir or tempfile.mkdtemp(prefix="loadgen-flow-"))
+    try:
+        log_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create the directory {log_dir} for the Flow's log: {exc.strerror}")
     log_path = log_dir / f"flow-{config.flow.replace('/', '_')}-{port}.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(

@@ -1,0 +1,105 @@
+"""Command-line options added to Locust, each with an environment variable and a config-file key.
+
+:func:`add_arguments` is the ``init_command_line_parser`` listener; :func:`read_options`
+turns Locust's parsed options into the core's config records (raising ConfigError).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from loadgen.config import GRPC_MODES, PROTOCOLS, PayloadConfig, parse_image_shape, parse_task_mix
+from loadgen.errors import ConfigError
+
+# (option, env var, default, help); types are parsed in read_options so that every bad value
+# gets our one-line message instead of argparse's usage dump.
+OPTIONS: tuple[tuple[str, str, Optional[str], str], ...] = (
+    ("--protocol", "LOADGEN_PROTOCOL", "grpc", f"gateway protocol: {'|'.join(PROTOCOLS)}"),
+    ("--grpc-mode", "LOADGEN_GRPC_MODE", "unary", f"gRPC call style: {'|'.join(GRPC_MODES)} (stream = one long-lived Call per user)"),
+    ("--request-size", "LOADGEN_REQUEST_SIZE", "8", "documents per request"),
+    ("--top-k", "LOADGEN_TOP_K", "10", "matches requested (and required) per query document on /search"),
+    ("--image-shape", "LOADGEN_IMAGE_SHAPE", "224,224,3", "shape of one image tensor, e.g. 224,224,3"),
+    ("--task-mix", "LOADGEN_TASK_MIX", "index:1,search:4", "endpoint weights, e.g. index:1,search:4"),
+    ("--pool-size", "LOADGEN_POOL_SIZE", "16", "pre-encoded requests per endpoint"),
+    ("--pool-mb", "LOADGEN_POOL_MB", "256", "cap on the memory of one process's request pools, MiB"),
+    ("--seed", "LOADGEN_SEED", "0", "base seed of the document generators (each worker adds its index)"),
+    ("--timeout", "LOADGEN_TIMEOUT", "30", "per-request deadline in seconds"),
+    ("--results-dir", "LOADGEN_RESULTS_DIR", "", "write summary.json here at the end of the run"),
+    ("--preindex-docs", "LOADGEN_PREINDEX_DOCS", "auto", "documents to index before the load starts (auto: 1000 for the embedded Flow, else 0)"),
+    ("--flow", "LOADGEN_FLOW", "", "demo Flow started when no --host is given (default: the locustfile's kind)"),
+    ("--flow-replicas", "LOADGEN_FLOW_REPLICAS", "1", "replicas of each demo Flow Executor"),
+    ("--flow-shards", "LOADGEN_FLOW_SHARDS", "1", "shards of each demo Flow Executor"),
+)
+FLAGS = (("--skip-host-check", "LOADGEN_SKIP_HOST_CHECK", "do not check that --host answers before the run"),)
+
+
+def add_arguments(parser: Any) -> None:
+    """Register the options on Locust's (configargparse) parser."""
+    group = parser.add_argument_group("jina-loadgen", "Options of the Jina load generator (docs/usage.md)")
+    for option, env, default, help_text in OPTIONS:
+        group.add_argument(option, type=str, env_var=env, default=default, help=help_text)
+    for option, env, help_text in FLAGS:
+        group.add_argument(option, action="store_true", env_var=env, default=False, help=help_text)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunOptions:
+    """loadgen's options of one Locust run, validated."""
+
+    protocol: str
+    grpc_mode: str
+    timeout_s: float
+    task_mix: dict[str, int]
+    payload: PayloadConfig
+    results_dir: str
+    preindex_docs: Optional[int]  # None = auto
+    flow: str
+    flow_replicas: int
+    flow_shards: int
+    skip_host_check: bool
+
+
+def read_options(parsed: Any, *, kind: str) -> RunOptions:
+    """Validate Locust's parsed options. :raises ConfigError: naming the option and the fix."""
+    if parsed.protocol not in PROTOCOLS:
+        raise ConfigError(f"--protocol: unknown protocol {parsed.protocol!r}; use one of {', '.join(PROTOCOLS)}")
+    if parsed.grpc_mode not in GRPC_MODES:
+        raise ConfigError(f"--grpc-mode: unknown mode {parsed.grpc_mode!r}; use unary or stream")
+    payload = PayloadConfig(
+        kind=kind, request_size=_int(parsed, "request_size"), image_shape=parse_image_shape(parsed.image_shape),
+        top_k=_int(parsed, "top_k"), pool_size=_int(parsed, "pool_size"),
+        pool_mb=_float(parsed, "pool_mb"), seed=_int(parsed, "seed", minimum=0),
+    )
+    return RunOptions(
+        protocol=parsed.protocol, grpc_mode=parsed.grpc_mode, timeout_s=_float(parsed, "timeout"),
+        task_mix=parse_task_mix(parsed.task_mix), payload=payload, results_dir=parsed.results_dir or "",
+        preindex_docs=None if parsed.preindex_docs == "auto" else _int(parsed, "preindex_docs", minimum=0),
+        flow=parsed.flow or kind, flow_replicas=_int(parsed, "flow_replicas"),
+        flow_shards=_int(parsed, "flow_shards"), skip_host_check=bool(parsed.skip_host_check),
+    )
+
+
+def _option(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _int(parsed: Any, name: str, *, minimum: int = 1) -> int:
+    raw = getattr(parsed, name)
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        value = None
+    if value is None or value < minimum:
+        raise ConfigError(f"{_option(name)}: must be a whole number >= {minimum}, got {raw!r}")
+    return value
+
+
+def _float(parsed: Any, name: str) -> float:
+    raw = getattr(parsed, name)
+    try:
+        value = float(str(raw).strip())
+    except ValueError:
+        value = float("nan")
+    if not value > 0:
+        raise ConfigError(f"{_option(name)}: must be a number > 0, got {raw!r}")
+    return value

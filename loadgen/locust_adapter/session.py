@@ -1,0 +1,264 @@
+"""loadgen's state inside one Locust process, and the event listeners that drive it.
+
+Lifecycle (master/local process unless noted):
+
+- ``init``: validate options (exit 2 on bad input); with no ``--host`` start the embedded
+  demo Flow, else check that the host answers; pre-index documents.
+- ``test_start`` (every process): reset metrics, start the run clock; on load-generating
+  processes build the request pools (encoding happens here, never in a timed span).
+- ``report_to_master`` (worker) / ``worker_report`` (master): ship and merge metrics;
+  workers send deltas, HDR histograms merge exactly.
+- ``test_stop``: stop the clock. ``quit`` (after Locust collected the workers' final
+  reports): write ``summary.json``, print the table, stop the embedded Flow.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+from locust.runners import MasterRunner, WorkerRunner
+
+from loadgen.config import TargetConfig
+from loadgen.documents import worker_seed
+from loadgen.encoding import EncodedRequest, encode
+from loadgen.errors import ConfigError
+from loadgen.flowctl import FlowConfig, FlowError, FlowProcess, start_flow
+from loadgen.locust_adapter.options import RunOptions, add_arguments, read_options
+from loadgen.metrics import Metrics
+from loadgen.pools import PoolSet, build_pools, request_specs
+from loadgen.protocols import open_transport
+from loadgen.reports import render_table, summarize, write_json_atomic
+from loadgen.results import Result
+
+log = logging.getLogger("loadgen")
+AUTO_PREINDEX_DOCS = 1000
+REPORT_KEY = "loadgen_metrics"
+
+
+class Session:
+    """Options, target, pools and metrics of one Locust process (``environment.loadgen``)."""
+
+    def __init__(self, environment: Any, *, kind: str, options: RunOptions):
+        self.environment = environment
+        self.kind = kind
+        self.options = options
+        self.metrics = Metrics()
+        self.pools: Optional[PoolSet] = None
+        self.flow: Optional[FlowProcess] = None
+        self._started: Optional[float] = None
+        self._duration_s = 0.0
+        self._rng = random.Random(options.payload.seed)
+        self._endpoints = list(options.task_mix)
+        self._weights = list(options.task_mix.values())
+
+    # -- what users call ------------------------------------------------------------
+    @property
+    def target(self) -> TargetConfig:
+        """The gateway, from Locust's host (set by ``--host``, the embedded Flow or the master)."""
+        return TargetConfig.from_url(self.environment.host, grpc_mode=self.options.grpc_mode,
+                                     timeout_s=self.options.timeout_s)
+
+    def open_transport(self):
+        return open_transport(self.target)
+
+    def pick_endpoint(self) -> str:
+        """An endpoint drawn from ``--task-mix`` weights."""
+        return self._rng.choices(self._endpoints, self._weights)[0]
+
+    def next_request(self, endpoint: str) -> EncodedRequest:
+        if self.pools is None:
+            self.build_pools()
+        return self.pools.pools[endpoint].next()
+
+    def record(self, result: Result) -> None:
+        """Account a result in the HDR metrics and fire Locust's ``request`` event."""
+        self.metrics.add(result)
+        self.environment.events.request.fire(
+            request_type=result.protocol, name=result.endpoint, response_time=result.latency_s * 1000.0,
+            response_length=result.bytes_in, exception=result.error, context={},
+        )
+
+    # -- lifecycle ------------------------------------------------------------------
+    def build_pools(self) -> None:
+        index = getattr(self.environment.runner, "worker_index", 0) or 0
+        self.pools = build_pools(self.options.payload, self._endpoints,
+                                 seed=worker_seed(self.options.payload.seed, index))
+        for note in self.pools.notes:
+            log.warning(note)
+        log.info("request pools ready: %d requests, %.1f MiB", sum(len(p) for p in self.pools.pools.values()),
+                 self.pools.nbytes / 2**20)
+
+    def start_clock(self) -> None:
+        self.metrics = Metrics()
+        self._started = time.perf_counter()
+
+    def stop_clock(self) -> None:
+        if self._started is not None:
+            self._duration_s = time.perf_counter() - self._started
+            self._started = None
+
+    @property
+    def duration_s(self) -> float:
+        """Seconds from test start to test stop (so far, while running)."""
+        return time.perf_counter() - self._started if self._started is not None else self._duration_s
+
+    def summary(self) -> dict[str, Any]:
+        runner = self.environment.runner
+        run = {
+            "target": self.environment.host, "protocol": self.options.protocol,
+            "grpc_mode": self.options.grpc_mode, "kind": self.kind,
+            "request_size": self.options.payload.request_size, "top_k": self.options.payload.top_k,
+            "task_mix": self.options.task_mix, "users": getattr(runner, "target_user_count", None),
+            "workers": len(runner.clients) if isinstance(runner, MasterRunner) else 0,
+        }
+        return summarize(self.metrics, duration_s=self.duration_s, run=run)
+
+
+def session_of(environment: Any) -> Session:
+    session = getattr(environment, "loadgen", None)
+    if session is None:
+        raise ConfigError("loadgen is not registered: call loadgen.locust_adapter.register(events) in the locustfile")
+    return session
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print a one-line error and exit (no traceback)."""
+    print(f"loadgen: error: {message}", file=sys.stderr, flush=True)
+    sys.exit(code)
+
+
+def register(events: Any, *, kind: str = "image") -> None:
+    """Wire loadgen's options and listeners into Locust; call once from a locustfile.
+
+    :param events: ``locust.events``.
+    :param kind: documents this locustfile sends: ``image`` or ``text``.
+    """
+    events.init_command_line_parser.add_listener(add_arguments)
+    events.init.add_listener(lambda environment, runner=None, **_: _on_init(environment, runner, kind))
+    events.test_start.add_listener(_on_test_start)
+    events.test_stop.add_listener(lambda environment, **_: session_of(environment).stop_clock())
+    events.report_to_master.add_listener(_on_report_to_master)
+    events.worker_report.add_listener(_on_worker_report)
+    # `quit` fires after runner.quit(), i.e. after the workers' final reports arrived.
+    events.quit.add_listener(lambda **_: _on_quit())
+
+
+# Locust's report_to_master/worker_report/quit events carry no environment; one Locust
+# process runs one environment, so the listeners use the latest session.
+_SESSIONS: list[Session] = []
+
+
+def _on_init(environment: Any, runner: Any, kind: str) -> None:
+    try:
+        options = read_options(environment.parsed_options, kind=kind)
+    except ConfigError as exc:
+        fail(str(exc))
+    session = Session(environment, kind=kind, options=options)
+    environment.loadgen = session
+    _SESSIONS.append(session)
+    if isinstance(runner, WorkerRunner):
+        return  # the master sends the host and the options with the spawn message
+    try:
+        _resolve_target(session)
+        _preindex(session)
+    except ConfigError as exc:
+        _stop_flow(session)
+        fail(str(exc))
+    except FlowError as exc:
+        fail(str(exc), code=1)
+    except OSError as exc:
+        _stop_flow(session)
+        fail(f"{exc.strerror or exc}: {exc.filename or ''}", code=1)
+
+
+def _resolve_target(session: Session) -> None:
+    env, opts = session.environment, session.options
+    if not env.host:
+        config = FlowConfig(flow=opts.flow, protocol=opts.protocol, replicas=opts.flow_replicas,
+                            shards=opts.flow_shards, top_k=opts.payload.top_k)
+        log.info("no --host given: starting the demo Flow %r (%s) ...", config.flow, config.protocol)
+        session.flow = start_flow(config, log_dir=Path(opts.results_dir) if opts.results_dir else None)
+        env.host = session.flow.target.url
+        log.info("demo Flow ready at %s (log: %s)", env.host, session.flow.log_path)
+        return
+    target = session.target  # raises ConfigError for a malformed --host
+    if target.protocol != opts.protocol:
+        raise ConfigError(f"--host {env.host} is a {target.protocol} URL but --protocol is {opts.protocol}")
+    if not opts.skip_host_check:
+        from loadgen.protocols.grpc import probe
+
+        reason = probe(target, timeout_s=min(5.0, opts.timeout_s))
+        if reason is not None:
+            raise ConfigError(f"--host {env.host}: no Jina gateway answers ({reason}); start one with "
+                              f"`loadgen flow up`, fix --host, or omit --host to use the demo Flow")
+
+
+def _preindex(session: Session) -> None:
+    opts = session.options
+    count = opts.preindex_docs
+    if count is None:
+        count = AUTO_PREINDEX_DOCS if session.flow is not None else 0
+    if count <= 0:
+        return
+    payload = opts.payload
+    specs = request_specs(payload, "/index", seed=worker_seed(payload.seed, 999_983))
+    started = time.perf_counter()
+    with session.open_transport() as transport:
+        for _ in range(-(-count // payload.request_size)):
+            result = transport.send(encode(next(specs)))
+            if result.error is not None:
+                raise ConfigError(f"--preindex-docs: indexing at {session.environment.host} failed: {result.error}")
+    log.info("pre-indexed %d documents in %.1f s", count, time.perf_counter() - started)
+
+
+def _on_test_start(environment: Any, **_: Any) -> None:
+    session = session_of(environment)
+    session.start_clock()
+    if not isinstance(environment.runner, MasterRunner):
+        session.options = read_options(environment.parsed_options, kind=session.kind)  # master's values on workers
+        session.build_pools()
+
+
+def _on_report_to_master(client_id: str, data: dict, **_: Any) -> None:
+    session = _SESSIONS[-1]
+    data[REPORT_KEY] = session.metrics.encode()
+    session.metrics = Metrics()  # workers ship deltas, as Locust's own stats do
+
+
+def _on_worker_report(client_id: str, data: dict, **_: Any) -> None:
+    if REPORT_KEY in data:
+        _SESSIONS[-1].metrics.merge(Metrics.decode(data[REPORT_KEY]))
+
+
+def _on_quit() -> None:
+    if not _SESSIONS:
+        return
+    session = _SESSIONS[-1]
+    if not isinstance(session.environment.runner, WorkerRunner):
+        _write_results(session)
+    _stop_flow(session)
+
+
+def _write_results(session: Session) -> None:
+    session.stop_clock()
+    summary = session.summary()
+    print("\njina-loadgen summary (HdrHistogram, successful requests; latency in ms)", flush=True)
+    print(render_table(summary), flush=True)
+    if session.options.results_dir:
+        try:
+            path = write_json_atomic(Path(session.options.results_dir) / "summary.json", summary)
+            print(f"summary written to {path}", flush=True)
+        except OSError as exc:
+            print(f"loadgen: error: cannot write summary.json to {session.options.results_dir}: {exc}",
+                  file=sys.stderr, flush=True)
+
+
+def _stop_flow(session: Session) -> None:
+    if session.flow is not None:
+        log.info("stopping the demo Flow ...")
+        session.flow.stop()
+        session.flow = None

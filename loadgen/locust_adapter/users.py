@@ -1,0 +1,63 @@
+"""Locust users that drive a Jina gateway with pre-encoded requests.
+
+Each user owns one transport (one gRPC channel) opened in ``on_start`` -- never at import
+time, because a channel created before Locust forks ``--processes`` workers hangs them.
+The default task draws an endpoint from ``--task-mix`` and sends the next pooled request;
+timing happens inside the transport, and :meth:`JinaUser.send` reports the result to
+Locust's ``request`` event and to loadgen's HDR metrics.
+"""
+from __future__ import annotations
+
+import grpc.experimental.gevent
+from locust import User, constant, task
+
+from loadgen.locust_adapter.session import session_of
+from loadgen.results import Result
+
+# Makes grpcio's blocking calls yield to other greenlets; safe at import (no channel yet).
+grpc.experimental.gevent.init_gevent()
+
+
+class JinaUser(User):
+    """Abstract base of all Jina users. Configure with options (``--task-mix``, ...) or by
+    overriding :meth:`mixed` with your own ``@task`` methods that call :meth:`send`.
+
+    Example::
+
+        class SearchOnly(JinaGrpcUser):
+            @task
+            def search(self):
+                self.send("/search")
+    """
+
+    abstract = True
+    wait_time = constant(0)
+    #: request_type reported to Locust, and the transport used.
+    protocol = "grpc"
+
+    def on_start(self) -> None:
+        self.session = session_of(self.environment)
+        self.transport = self.session.open_transport()
+
+    def on_stop(self) -> None:
+        transport = getattr(self, "transport", None)
+        if transport is not None:
+            transport.close()
+
+    def send(self, endpoint: str) -> Result:
+        """Send the next pooled request of ``endpoint``; report and return its result."""
+        result = self.transport.send(self.session.next_request(endpoint))
+        self.session.record(result)
+        return result
+
+    @task
+    def mixed(self) -> None:
+        """One request to an endpoint drawn from ``--task-mix``."""
+        self.send(self.session.pick_endpoint())
+
+
+class JinaGrpcUser(JinaUser):
+    """A Jina gRPC user (``--grpc-mode unary|stream``); ``request_type="grpc"``."""
+
+    abstract = True
+    protocol = "grpc"

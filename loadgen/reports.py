@@ -1,0 +1,118 @@
+"""Render a run's :class:`~loadgen.metrics.Metrics`: the summary dict, a text table, files.
+
+``summary.json`` schema (see docs/results.md)::
+
+    {"endpoints": {"/search": {"requests": int, "failures": int, "rps": float,
+                               "docs_per_s": float, "latency_ms": {"p50", "p90", "p95",
+                               "p99", "p999", "max", "mean"}, ...}, ...},
+     "total": {...same keys...}, "failures": {"<class>": int}, "duration_s": float,
+     "load_model": "closed", ...run parameters...}
+
+``rps`` counts every request (failed ones too) per second of the run; ``latency_ms``
+covers successful requests only (failures are counted by class, not timed).
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections import Counter
+from pathlib import Path
+from typing import Any, Iterable
+
+from loadgen.metrics import PERCENTILES, EndpointStats, Metrics
+
+# Request types that are breakdowns of a request, not requests (issue: per-Executor time).
+BREAKDOWN_TYPES = ("executor",)
+
+
+def summarize(metrics: Metrics, *, duration_s: float, run: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The summary dict of a closed run lasting ``duration_s`` seconds."""
+    by_name = _request_entries(metrics)
+    total = EndpointStats()
+    for stats in by_name.values():
+        total.merge(stats)
+    failures = Counter()
+    for stats in by_name.values():
+        failures.update(stats.failure_kinds)
+    return {
+        "endpoints": {name: endpoint_summary(s, duration_s) for name, s in by_name.items()},
+        "total": endpoint_summary(total, duration_s),
+        "failures": dict(sorted(failures.items())),
+        "duration_s": round(duration_s, 3),
+        "load_model": "closed",
+        **(run or {}),
+    }
+
+
+def _request_entries(metrics: Metrics) -> dict[str, EndpointStats]:
+    merged: dict[str, EndpointStats] = {}
+    for (rtype, name), stats in sorted(metrics.entries.items()):
+        if rtype not in BREAKDOWN_TYPES:
+            merged.setdefault(name, EndpointStats()).merge(stats)
+    return merged
+
+
+def endpoint_summary(stats: EndpointStats, duration_s: float) -> dict[str, Any]:
+    """Figures of one endpoint; rates are per second of ``duration_s``."""
+    per_s = 1.0 / duration_s if duration_s > 0 else 0.0
+    max_ms = stats.latency.max_s * 1000.0
+    # HDR reports a bucket's highest equivalent value; never let a percentile exceed the max.
+    latency = {key: round(min(stats.latency.percentile_ms(p), max_ms), 3) for key, p in PERCENTILES.items()}
+    latency["max"] = round(max_ms, 3)
+    latency["mean"] = round(stats.latency.mean_ms(), 3)
+    return {
+        "requests": stats.requests,
+        "failures": stats.failures,
+        "rps": round(stats.requests * per_s, 3),
+        "docs_per_s": round(stats.docs * per_s, 3),
+        "latency_ms": latency,
+        "timed_requests": stats.latency.count,
+        "out_of_range": stats.latency.out_of_range,
+        "bytes_out": stats.bytes_out,
+        "bytes_in": stats.bytes_in,
+        "failures_by_class": dict(sorted(stats.failure_kinds.items())),
+    }
+
+
+TABLE_COLUMNS = ("endpoint", "requests", "failures", "req/s", "docs/s", "p50 ms", "p95 ms", "p99 ms", "max ms")
+
+
+def render_table(summary: dict[str, Any]) -> str:
+    """A fixed-width text table of the summary's endpoints and their total."""
+    rows = [_row(name, e) for name, e in summary["endpoints"].items()]
+    if len(rows) != 1:
+        rows.append(_row("total", summary["total"]))
+    return _format(TABLE_COLUMNS, rows)
+
+
+def _row(name: str, e: dict[str, Any]) -> tuple[str, ...]:
+    lat = e["latency_ms"]
+    return (name, str(e["requests"]), str(e["failures"]), f"{e['rps']:.1f}", f"{e['docs_per_s']:.1f}",
+            f"{lat['p50']:.2f}", f"{lat['p95']:.2f}", f"{lat['p99']:.2f}", f"{lat['max']:.2f}")
+
+
+def _format(header: Iterable[str], rows: list[tuple[str, ...]]) -> str:
+    header = tuple(header)
+    widths = [max(len(str(c)) for c in column) for column in zip(header, *rows)]
+    lines = ["  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths)))]
+    lines.append("  ".join("-" * w for w in widths))
+    for row in rows:
+        lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))))
+    return "\n".join(lines)
+
+
+def write_json_atomic(path: Path, data: Any) -> Path:
+    """Write ``data`` as JSON to ``path`` via a temp file and rename (never half a file)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(data, out, indent=2, sort_keys=False)
+            out.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
