@@ -6,6 +6,7 @@ a message naming the option and the fix.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -121,11 +122,9 @@ def parse_image_shape(text: str) -> tuple[int, ...]:
 
     :raises ConfigError: when a dimension is not a positive integer.
     """
-    parts = [p.strip() for p in text.replace("x", ",").split(",") if p.strip()]
-    try:
-        shape = tuple(int(p) for p in parts)
-    except ValueError:
-        shape = ()
+    shape = ()
+    if re.fullmatch(r"\s*\d+(\s*[,x]\s*\d+)*\s*", text):
+        shape = tuple(int(p) for p in re.split(r"\s*[,x]\s*", text.strip()))
     if not shape or any(d < 1 for d in shape):
         raise ConfigError(f"--image-shape: cannot read {text!r}; use positive integers like 224,224,3")
     return shape

@@ -105,6 +105,8 @@ def flow_env(config: FlowConfig, port: int) -> dict[str, str]:
         "TOP_K": str(config.top_k), "JINA_EMBEDDING_DIM": str(config.embedding_dim),
         "JINA_INDEXER_RAISE_ON": config.raise_on, "JINA_HIDE_SURVEY": "1",
         "JINA_OPTOUT_TELEMETRY": "1", "OMP_NUM_THREADS": "1",
+        # Jina logs through rich: no colours, wide lines, so errors stay readable in a file.
+        "NO_COLOR": "1", "TERM": "dumb", "COLUMNS": "160",
     }
 
 
@@ -115,13 +117,14 @@ class FlowProcess:
         self.config, self.port, self.proc, self.log_path = config, port, proc, log_path
         self.target = TargetConfig(protocol=config.protocol, host="127.0.0.1", port=port)
 
-    def log_tail(self, lines: int = 30) -> str:
-        """The last ``lines`` lines of the Flow's output."""
+    def log_tail(self, lines: int = 12) -> str:
+        """The Flow's first error messages (CRITICAL/ERROR blocks) and its last ``lines`` lines."""
         try:
-            text = self.log_path.read_text(errors="replace")
+            text = self.log_path.read_text(errors="replace").splitlines()
         except OSError:
             return ""
-        return "\n".join(text.splitlines()[-lines:])
+        errors = _error_blocks(text)
+        return "\n".join([*errors, "...", *text[-lines:]] if errors else text[-lines:])
 
     def stop(self, timeout_s: float = 15.0) -> None:
         """SIGINT to the process group, then SIGKILL after ``timeout_s``; idempotent."""
@@ -139,6 +142,22 @@ class FlowProcess:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def _error_blocks(lines: list[str], limit: int = 12) -> list[str]:
+    """Lines of the log's CRITICAL/ERROR entries with their indented continuations."""
+    picked: list[str] = []
+    inside = False
+    for line in lines:
+        if line.startswith(("CRIT", "ERROR")):
+            inside = True
+        elif not line.startswith(" "):
+            inside = False
+        if inside and line.strip():
+            picked.append(line.rstrip())
+            if len(picked) >= limit:
+                break
+    return picked
 
 
 def _signal_group(pid: int, sig: int) -> None:
@@ -188,13 +207,13 @@ def _wait_ready(flow: FlowProcess) -> None:
     while time.monotonic() < deadline:
         if flow.proc.poll() is not None:
             raise FlowError(f"the Flow exited with code {flow.proc.returncode} before it was ready; "
-                            f"its log ({flow.log_path}) ends:\n{flow.log_tail()}")
+                            f"its log ({flow.log_path}) says:\n{flow.log_tail()}")
         reason = probe(flow.target, timeout_s=1.0)
         if reason is None:
             return
         time.sleep(0.25)
     raise FlowError(f"the Flow was not ready after {flow.config.startup_timeout_s:g} s ({reason}); "
-                    f"its log ({flow.log_path}) ends:\n{flow.log_tail()}")
+                    f"its log ({flow.log_path}) says:\n{flow.log_tail()}")
 
 
 def _port_in_use(port: int) -> bool:

@@ -49,6 +49,7 @@ class Session:
         self.metrics = Metrics()
         self.pools: Optional[PoolSet] = None
         self.flow: Optional[FlowProcess] = None
+        self.workers_seen: set[str] = set()  # client ids that sent a report (master only)
         self._started: Optional[float] = None
         self._duration_s = 0.0
         self._rng = random.Random(options.payload.seed)
@@ -94,6 +95,7 @@ class Session:
 
     def start_clock(self) -> None:
         self.metrics = Metrics()
+        self.workers_seen.clear()
         self._started = time.perf_counter()
 
     def stop_clock(self) -> None:
@@ -113,7 +115,7 @@ class Session:
             "grpc_mode": self.options.grpc_mode, "kind": self.kind,
             "request_size": self.options.payload.request_size, "top_k": self.options.payload.top_k,
             "task_mix": self.options.task_mix, "users": getattr(runner, "target_user_count", None),
-            "workers": len(runner.clients) if isinstance(runner, MasterRunner) else 0,
+            "workers": len(self.workers_seen),
         }
         return summarize(self.metrics, duration_s=self.duration_s, run=run)
 
@@ -231,7 +233,9 @@ def _on_report_to_master(client_id: str, data: dict, **_: Any) -> None:
 
 def _on_worker_report(client_id: str, data: dict, **_: Any) -> None:
     if REPORT_KEY in data:
-        _SESSIONS[-1].metrics.merge(Metrics.decode(data[REPORT_KEY]))
+        session = _SESSIONS[-1]
+        session.metrics.merge(Metrics.decode(data[REPORT_KEY]))
+        session.workers_seen.add(client_id)
 
 
 def _on_quit() -> None:

@@ -48,6 +48,8 @@ class RandomProjectionEncoder(Executor):
         return None
 
     def _pool(self, image: np.ndarray) -> np.ndarray:
+        if image.ndim < 2:
+            return image.ravel()
         if image.ndim == 2:
             image = image[:, :, None]
         h, w = image.shape[:2]

@@ -1,0 +1,51 @@
+# jina-loadgen: `make demo` and `make test` work from a fresh clone; both set everything up.
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+PYTHON ?= python3
+VENV := .venv
+FLOW_VENV := .venv-flow
+PIP_QUIET := --quiet --disable-pip-version-check
+DEMO_ARGS ?= --headless -u 8 -r 8 -t 30s --preindex-docs 2000 --results-dir results/demo --only-summary
+
+.PHONY: help setup venv venv-flow demo test bench proto clean
+
+help:
+	@echo "make demo   - set up, start the demo Flow, run a 30 s image load, print p50/p95/p99"
+	@echo "make test   - set up and run the whole test suite"
+	@echo "make bench  - client CPU per request: loadgen vs jina.Client vs raw gRPC"
+	@echo "make proto  - regenerate loadgen/wire/*_pb2.py from the .proto files"
+	@echo "make clean  - remove virtualenvs and results"
+
+setup: venv venv-flow
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install $(PIP_QUIET) --upgrade pip
+	$(VENV)/bin/pip install $(PIP_QUIET) -e '.[dev]'
+	touch $@
+
+# jina pins urllib3<2 and Locust needs urllib3>=2: the system under test gets its own venv.
+# A current pip resolves jina's dependencies quickly; the constraints file pins what was tested.
+venv-flow: $(FLOW_VENV)/.installed
+$(FLOW_VENV)/.installed: requirements/flow.txt requirements/flow-constraints.txt
+	$(PYTHON) -m venv $(FLOW_VENV)
+	$(FLOW_VENV)/bin/pip install $(PIP_QUIET) --upgrade pip
+	$(FLOW_VENV)/bin/pip install $(PIP_QUIET) -r requirements/flow.txt -c requirements/flow-constraints.txt
+	touch $@
+
+demo: setup
+	$(VENV)/bin/locust -f locustfiles/image.py $(DEMO_ARGS)
+
+test: setup
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+bench: setup
+	$(VENV)/bin/python benchmarks/bench_clients.py $(BENCH_ARGS)
+
+proto: venv
+	$(VENV)/bin/python -m grpc_tools.protoc -I. --python_out=. --pyi_out=. \
+		loadgen/wire/docarray.proto loadgen/wire/jina.proto
+
+clean:
+	rm -rf $(VENV) $(FLOW_VENV) results .pytest_cache

@@ -1,0 +1,88 @@
+"""loadgen's product path, measured: ``locustfiles/text.py`` driven by Locust as a library.
+
+    .venv/bin/python benchmarks/locust_client.py --host grpc://127.0.0.1:PORT --grpc-mode unary
+
+The locustfile is loaded the way ``locust -f`` loads it (its ``register(events, kind="text")``
+adds loadgen's options and listeners), options are parsed by Locust's own parser, and
+``events.init`` creates loadgen's session. The users (``JinaGrpcUser``: session, pre-encoded
+pools, one gRPC channel per user, reply validation, HDR metrics and Locust's ``request``
+event) run under a ``LocalRunner`` with ``--task-mix search:1 --request-size 10 --top-k 10
+--preindex-docs 0``.
+
+Timer (see bench_window.py for units): the window opens once all users are spawned (pools
+are built in ``test_start``, channels opened in ``on_start``) and ``--warmup`` seconds have
+passed; it closes before ``runner.quit()``. Requests and failures come from Locust's stats
+(every loadgen request fires Locust's ``request`` event). Prints one JSON line.
+"""
+from __future__ import annotations
+
+from locust import events  # first: Locust applies gevent's monkey-patching on import
+
+import logging
+from pathlib import Path
+
+import gevent
+from locust.argument_parser import get_parser
+from locust.env import Environment
+from locust.runners import STATE_RUNNING
+from locust.util.load_locustfile import load_locustfile
+
+from bench_window import Window, client_parser, emit
+
+LOCUSTFILE = Path(__file__).resolve().parent.parent / "locustfiles" / "text.py"
+SPAWN_TIMEOUT_S = 60.0
+
+
+def locust_options(args):
+    """Locust's parsed options, including loadgen's (registered by the locustfile)."""
+    argv = ["-f", str(LOCUSTFILE), "--headless", "-H", args.host, "--grpc-mode", args.grpc_mode,
+            "--task-mix", "search:1", "--request-size", "10", "--top-k", "10", "--preindex-docs", "0"]
+    return get_parser(default_config_files=[]).parse_args(argv)
+
+
+def start_environment(args) -> Environment:
+    """Load the locustfile, build the environment and runner, fire ``init`` (loadgen's session)."""
+    user_classes, _ = load_locustfile(str(LOCUSTFILE))
+    env = Environment(user_classes=list(user_classes.values()), events=events, host=args.host,
+                      parsed_options=locust_options(args), locustfile=str(LOCUSTFILE))
+    runner = env.create_local_runner()
+    events.init.fire(environment=env, runner=runner, web_ui=None)
+    return env
+
+
+def wait_spawned(env: Environment, users: int) -> None:
+    """Block (cooperatively) until ``users`` users run. :raises TimeoutError: after 60 s."""
+    deadline = gevent.get_hub().loop.now() + SPAWN_TIMEOUT_S
+    while env.runner.state != STATE_RUNNING or env.runner.user_count < users:
+        if gevent.get_hub().loop.now() > deadline:
+            raise TimeoutError(f"{users} users not running after {SPAWN_TIMEOUT_S:g} s")
+        gevent.sleep(0.05)
+
+
+def measure(env: Environment, args) -> dict:
+    """Run the load; return the window's result (see the module docstring)."""
+    stats = env.stats  # not stats.total: runner.start() replaces that entry
+    window = Window(lambda: (stats.total.num_requests, stats.total.num_failures))
+    env.runner.start(args.users, spawn_rate=args.users)
+    try:
+        wait_spawned(env, args.users)
+        gevent.sleep(args.warmup)
+        window.open()
+        gevent.sleep(args.duration)
+        window.close()
+    finally:
+        env.runner.quit()
+    errors = {f"{e.method} {e.name}: {e.error}": e.occurrences for e in env.stats.errors.values()}
+    return window.result(errors=errors)
+
+
+def main() -> None:
+    parser = client_parser(__doc__.splitlines()[0])
+    parser.add_argument("--grpc-mode", choices=("unary", "stream"), default="unary")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    emit(measure(start_environment(args), args))
+
+
+if __name__ == "__main__":
+    main()

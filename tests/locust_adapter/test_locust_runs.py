@@ -1,0 +1,93 @@
+"""Real Locust processes on loopback against the session's demo Flow (a few seconds each)."""
+import json
+import socket
+from urllib.parse import urlsplit
+
+import pytest
+
+from conftest import ROOT, SMALL_IMAGE, TOP_K, run_locust
+from loadgen.flowctl import free_port
+
+pytestmark = [pytest.mark.integration, pytest.mark.locust]
+SHAPE = ",".join(map(str, SMALL_IMAGE))
+
+
+def _common(tmp_path, *extra):
+    return ["--headless", "-u", "3", "-r", "3", "-t", "4s", "--top-k", str(TOP_K), "--request-size", "2",
+            "--results-dir", str(tmp_path / "results"), *extra]
+
+
+def _summary(tmp_path):
+    return json.loads((tmp_path / "results" / "summary.json").read_text())
+
+
+def test_headless_text_run_writes_summary_and_csv(flow, tmp_path):
+    proc = run_locust(["-f", "locustfiles/text.py", "--host", flow.target.url, "--csv", str(tmp_path / "run"),
+                       *_common(tmp_path)], cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = _summary(tmp_path)
+    search = summary["endpoints"]["/search"]
+    assert search["requests"] > 0 and search["failures"] == 0 and search["rps"] > 0
+    assert set(search["latency_ms"]) >= {"p50", "p95", "p99", "max"}
+    assert 0 < search["latency_ms"]["p50"] <= search["latency_ms"]["p99"] <= search["latency_ms"]["max"]
+    assert summary["kind"] == "text" and summary["target"] == flow.target.url
+    assert "jina-loadgen summary" in proc.stdout and "/search" in proc.stdout
+    rows = (tmp_path / "run_stats.csv").read_text().splitlines()
+    aggregated = [r for r in rows if ",Aggregated," in r][0].split(",")
+    assert int(aggregated[2]) > 0 and int(aggregated[3]) == 0  # requests, failures
+
+
+def test_distributed_image_stream_run_merges_every_request(flow, tmp_path):
+    """--processes 2: a master and two workers; HDR metrics merge to Locust's own totals."""
+    proc = run_locust(["-f", "locustfiles/image.py", "--host", flow.target.url, "--processes", "2",
+                       "--grpc-mode", "stream", "--image-shape", SHAPE, "--json-file", str(tmp_path / "locust"),
+                       *_common(tmp_path)], cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = _summary(tmp_path)
+    locust_total = sum(entry["num_requests"] for entry in json.loads((tmp_path / "locust.json").read_text()))
+    assert summary["total"]["requests"] == locust_total > 0
+    assert summary["total"]["failures"] == 0 and summary["workers"] == 2
+    assert set(summary["endpoints"]) == {"/index", "/search"}
+
+
+def test_without_host_the_demo_flow_is_started_and_stopped(tmp_path):
+    proc = run_locust(["-f", "locustfiles/text.py", *_common(tmp_path, "--preindex-docs", "20")], cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = _summary(tmp_path)
+    assert summary["endpoints"]["/search"]["requests"] > 0 and summary["total"]["failures"] == 0
+    port = urlsplit(summary["target"]).port
+    with socket.socket() as sock:
+        assert sock.connect_ex(("127.0.0.1", port)) != 0, "the demo Flow must be stopped at quit"
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--request-size", "0"], "--request-size: must be a whole number >= 1"),
+    (["--image-shape", "224,x"], "--image-shape: cannot read '224,x'"),
+    (["--protocol", "carrier-pigeon"], "--protocol: unknown protocol 'carrier-pigeon'"),
+    (["--task-mix", "search:lots"], "--task-mix: bad item 'search:lots'"),
+    (["--grpc-mode", "bidi"], "--grpc-mode: unknown mode 'bidi'"),
+    (["--host", "ftp://example:21"], "--host: unsupported scheme 'ftp'"),
+    (["--timeout", "-3"], "--timeout: must be a number > 0"),
+])
+def test_bad_options_exit_2_with_a_one_line_error(tmp_path, args, needle):
+    proc = run_locust(["-f", "locustfiles/image.py", "--headless", "-t", "2s", *args], cwd=ROOT, timeout=60)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert needle in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_an_unreachable_host_is_a_usage_error(tmp_path):
+    host = f"grpc://127.0.0.1:{free_port()}"
+    proc = run_locust(["-f", "locustfiles/text.py", "--headless", "-t", "2s", "--host", host], cwd=ROOT, timeout=60)
+    assert proc.returncode == 2
+    assert f"--host {host}: no Jina gateway answers" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_refusing_gateway_during_a_run_is_recorded_as_connect_failures(tmp_path):
+    host = f"grpc://127.0.0.1:{free_port()}"
+    proc = run_locust(["-f", "locustfiles/text.py", "--host", host, "--skip-host-check", "--timeout", "2",
+                       *_common(tmp_path)], cwd=ROOT)
+    assert proc.returncode == 1, "Locust's --exit-code-on-error for runs with failures"
+    summary = _summary(tmp_path)
+    assert summary["total"]["requests"] > 0
+    assert summary["total"]["failures"] == summary["total"]["requests"]
+    assert set(summary["failures"]) == {"connect"} and "Traceback" not in proc.stderr

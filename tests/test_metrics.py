@@ -1,0 +1,91 @@
+import json
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from loadgen.errors import ConnectError, ValidationError
+from loadgen.metrics import HIGHEST_US, LatencyHistogram, Metrics
+from loadgen.reports import render_table, summarize, write_json_atomic
+from loadgen.results import Result
+
+latencies = st.lists(st.floats(min_value=1e-6, max_value=100.0, allow_nan=False), min_size=1, max_size=300)
+
+
+def _hist(values):
+    h = LatencyHistogram()
+    for v in values:
+        h.record(v)
+    return h
+
+
+def _within_precision(a_ms, b_ms):
+    return abs(a_ms - b_ms) <= max(a_ms, b_ms) * 1e-3 + 1e-3
+
+
+@settings(max_examples=60, deadline=None)
+@given(latencies, latencies)
+def test_merging_equals_recording_the_concatenation(a, b):
+    merged = _hist(a)
+    merged.merge(_hist(b))
+    direct = _hist(a + b)
+    assert merged.count == direct.count == len(a) + len(b)
+    for p in (50, 90, 99, 99.9, 100):
+        assert merged.percentile_ms(p) == direct.percentile_ms(p)
+    assert merged.max_s == max(a + b)
+
+
+@settings(max_examples=60, deadline=None)
+@given(latencies)
+def test_encode_decode_round_trip(values):
+    h = _hist(values)
+    back = LatencyHistogram.decode(json.loads(json.dumps(h.encode())))
+    assert back.count == h.count and back.max_s == h.max_s
+    assert all(back.percentile_ms(p) == h.percentile_ms(p) for p in (1, 50, 99, 100))
+
+
+@settings(max_examples=40, deadline=None)
+@given(latencies)
+def test_percentiles_are_within_the_stated_precision(values):
+    h = _hist(values)
+    true_ms = np.percentile(np.round(np.array(values) * 1e6), 99, method="inverted_cdf") / 1000.0
+    assert _within_precision(h.percentile_ms(99), max(true_ms, 0.001))
+
+
+def test_out_of_range_values_are_counted_not_dropped():
+    h = _hist([0.001, HIGHEST_US / 1e6 * 2])
+    assert h.count == 1 and h.out_of_range == 1
+    assert _hist([1e-9]).percentile_ms(50) == 0.001  # below 1 µs records as 1 µs
+
+
+def _result(endpoint, latency_s, error=None, protocol="grpc"):
+    return Result(endpoint=endpoint, protocol=protocol, started_at=0.0, latency_s=latency_s,
+                  bytes_out=100, bytes_in=10, docs_sent=4, error=error)
+
+
+def test_metrics_merge_and_summary():
+    a, b = Metrics(), Metrics()
+    for i in range(100):
+        a.add(_result("/search", 0.010 + i * 1e-4))
+    b.add(_result("/search", 0.5, error=ValidationError("expected 5 matches, got 3")))
+    b.add(_result("/index", 0.02, error=ConnectError("refused")))
+    b.add(_result("encoder", 0.001, protocol="executor"))
+    merged = Metrics.decode(a.encode())
+    merged.merge(Metrics.decode(b.encode()))
+    summary = summarize(merged, duration_s=2.0, run={"kind": "text"})
+    search = summary["endpoints"]["/search"]
+    assert set(summary["endpoints"]) == {"/search", "/index"}, "executor entries are not endpoints"
+    assert (search["requests"], search["failures"], search["rps"]) == (101, 1, 50.5)
+    assert search["docs_per_s"] == 200.0 and search["timed_requests"] == 100
+    assert abs(search["latency_ms"]["p50"] - 14.9) < 0.1 and search["latency_ms"]["max"] == 19.9
+    assert all(v <= search["latency_ms"]["max"] for v in search["latency_ms"].values())
+    assert summary["failures"] == {"connect": 1, "validation": 1} and summary["total"]["requests"] == 102
+    assert summary["kind"] == "text" and summary["load_model"] == "closed"
+    table = render_table(summary)
+    assert "/search" in table and "p99 ms" in table and "total" in table
+
+
+def test_json_is_written_atomically(tmp_path):
+    path = write_json_atomic(tmp_path / "sub" / "summary.json", {"a": 1})
+    assert json.loads(path.read_text()) == {"a": 1}
+    assert [p.name for p in path.parent.iterdir()] == ["summary.json"]

@@ -1,0 +1,71 @@
+from loadgen.encoding import EncodedRequest
+from loadgen.errors import GatewayStatusError, ProtocolError, ValidationError
+from loadgen.replies import check_reply
+from loadgen.wire import jina_pb2 as jp
+
+
+def _request(n_docs=2, expected_matches=None):
+    return EncodedRequest(endpoint="/search", body=b"", n_docs=n_docs, expected_matches=expected_matches)
+
+
+def _reply(n_docs=2, matches=3, routes=(("gateway", True), ("encoder", True)), status=None) -> bytes:
+    msg = jp.DataRequestProto()
+    for i in range(n_docs):
+        doc = msg.data.docs.docs.add()
+        doc.data["id"].text = f"d{i}"
+        for j in range(matches):
+            match = doc.data["matches"].doc_array.docs.add()
+            match.data["id"].text = f"m{j}"
+    for name, answered in routes:
+        route = msg.routes.add(executor=name)
+        route.start_time.FromNanoseconds(1_000_000_000)
+        if answered:
+            route.end_time.FromNanoseconds(1_002_500_000)
+    if status is not None:
+        msg.header.status.CopyFrom(status)
+    return msg.SerializeToString()
+
+
+def test_a_good_reply_passes_and_yields_routes():
+    reply = check_reply(_reply(), _request(expected_matches=3))
+    assert reply.error is None and reply.docs_returned == 2
+    assert [r.executor for r in reply.routes] == ["gateway", "encoder"]
+    assert abs(reply.routes[0].duration_s - 0.0025) < 1e-9
+
+
+def test_wrong_match_count_is_a_validation_failure():
+    reply = check_reply(_reply(matches=3), _request(expected_matches=50))
+    assert isinstance(reply.error, ValidationError) and reply.error.kind == "validation"
+    assert str(reply.error) == "expected 50 matches, got 3"
+
+
+def test_a_skipped_executor_is_a_validation_failure():
+    reply = check_reply(_reply(routes=(("gateway", True), ("encoder", False))), _request())
+    assert isinstance(reply.error, ValidationError) and "'encoder' did not answer" in str(reply.error)
+
+
+def test_missing_docs_are_a_validation_failure():
+    reply = check_reply(_reply(n_docs=1), _request(n_docs=2))
+    assert isinstance(reply.error, ValidationError) and "expected 2 docs, got 1" in str(reply.error)
+
+
+def test_error_status_names_the_executor_exception():
+    status = jp.StatusProto(code=jp.StatusProto.ERROR, description="boom")
+    status.exception.name = "ValueError"
+    status.exception.args.append("document d1 contains the marker")
+    status.exception.executor = "indexer"
+    reply = check_reply(_reply(status=status), _request())
+    assert isinstance(reply.error, GatewayStatusError) and reply.error.kind == "gateway_status"
+    assert str(reply.error) == "ValueError in indexer: document d1 contains the marker"
+
+
+def test_garbage_is_a_protocol_failure():
+    reply = check_reply(b"\xff\xff\xff\xff", _request())
+    assert isinstance(reply.error, ProtocolError) and reply.error.kind == "protocol"
+
+
+def test_docs_bytes_replies_are_understood():
+    inner = jp.DataRequestProto.FromString(_reply(n_docs=2, matches=1))
+    msg = jp.DataRequestProto()
+    msg.data.docs_bytes = inner.data.docs.SerializeToString()
+    assert check_reply(msg.SerializeToString(), _request(expected_matches=1)).error is None
