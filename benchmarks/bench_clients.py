@@ -32,9 +32,10 @@ from pathlib import Path
 from loadgen.config import PayloadConfig, TargetConfig
 from loadgen.encoding import encode
 from loadgen.errors import ConfigError
-from loadgen.flowctl import FlowConfig, FlowError, flow_python, start_flow
+from loadgen.flowctl import FlowConfig, FlowError, FlowProcess, flow_python, start_flow
 from loadgen.pools import endpoint_seed, request_specs
 from loadgen.protocols.grpc import GrpcTransport
+from machine_load import RunLoad
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,6 +44,7 @@ RESULTS_DIR = ROOT / "results" / "bench"
 PAYLOAD = PayloadConfig(kind="text", request_size=10, top_k=10)  # pool_size 16, seed 0: loadgen's defaults
 PREINDEX_DOCS = 200
 LOADGEN = ("loadgen-grpc-unary", "loadgen-grpc-stream")
+BUSY_PCT = 10.0  # warn when other processes used more than this % of a core during a run
 # (ratio key, metric, baseline client, comparison, target): loadgen's value / baseline's value.
 TARGETS = (
     ("cpu_per_req_vs_floor", "cpu_us_per_req", "floor-grpc", "<=", 1.2),
@@ -132,20 +134,35 @@ def run_client(spec: ClientSpec, host: str, args) -> dict:
     return json.loads(lines[-1])
 
 
-def run_rounds(specs: list[ClientSpec], host: str, args) -> dict[str, list[dict]]:
+def run_rounds(specs: list[ClientSpec], flow: FlowProcess, args) -> dict[str, list[dict]]:
     """Every client once per round, in spec order; the runs of each client by name."""
     runs: dict[str, list[dict]] = {spec.name: [] for spec in specs}
     for round_no in range(1, args.rounds + 1):
         for spec in specs:
             print(f"[round {round_no}/{args.rounds}] {spec.name}: {args.users} users, "
                   f"{args.warmup:g} s warm-up + {args.duration:g} s window ...", flush=True)
-            result = run_client(spec, host, args)
+            with RunLoad(flow.proc.pid) as load:
+                result = run_client(spec, flow.target.url, args)
+            result.update(client=spec.name, round=round_no, machine=load.result())
             runs[spec.name].append(result)
-            print(f"    {result['rps']:.1f} req/s, {result['cpu_us_per_req'] or 0:.0f} µs CPU/req, "
-                  f"{result['requests']} requests, {result['failures']} failures", flush=True)
-            for message, count in result.get("errors", {}).items():
-                print(f"    failure x{count}: {message}", flush=True)
+            print_run(result)
     return runs
+
+
+def print_run(result: dict) -> None:
+    cpu, machine = result["cpu_us_per_req"], result["machine"]
+    print(f"    {result['rps']:.1f} req/s, {cpu or 0:.0f} µs CPU/req, {result['requests']} requests, "
+          f"{result['failures']} failures; CPU during the run (% of one core): Flow {machine['flow_cpu_pct']}, "
+          f"client {machine['client_cpu_pct']}, others {machine['other_cpu_pct']}", flush=True)
+    for message, count in result.get("errors", {}).items():
+        print(f"    failure x{count}: {message}", flush=True)
+
+
+def run_records(runs: dict[str, list[dict]]) -> list[dict]:
+    """Every run's own figures, for bench.json's ``config.runs``."""
+    keys = ("client", "round", "rps", "cpu_us_per_req", "requests", "failures", "window_s", "cpu_s")
+    records = [{k: run[k] for k in keys} | run["machine"] for client_runs in runs.values() for run in client_runs]
+    return sorted(records, key=lambda r: r["round"])
 
 
 def aggregate(spec: ClientSpec, runs: list[dict]) -> dict:
@@ -190,7 +207,7 @@ def machine_config(args, port: int) -> dict:
         "endpoint": "/search", "kind": PAYLOAD.kind, "request_size": PAYLOAD.request_size,
         "top_k": PAYLOAD.top_k, "preindexed_docs": PREINDEX_DOCS, "flow": "text", "flow_port": port,
         "nproc": os.cpu_count(), "machine": platform.machine(), "cpu_model": _cpu_model(),
-        "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "loadavg_end": os.getloadavg(),
         "client_venv": {"python": platform.python_version(),
                         **{p: metadata.version(p) for p in ("locust", "grpcio", "gevent", "protobuf")}},
         "flow_venv": flow_versions(str(flow_python(FlowConfig(flow="text")))),
@@ -219,6 +236,10 @@ def render(report: dict) -> str:
             value = "n/a" if r["value"] is None else f"{r['value']:.2f}x"
             verdict = "met" if r["met"] else "MISSED"
             rows.append(f"{name} {r['metric']} / {r['baseline']}: {value} (target {r['target']}x) {verdict}")
+    busiest = max(r["other_cpu_pct"] for r in report["config"]["runs"])
+    if busiest > BUSY_PCT:
+        rows.append(f"\nWARNING: other processes used up to {busiest:.0f}% of a core during a run: the machine "
+                    f"was not quiet, req/s (and less so CPU/req) are contaminated; see config.runs")
     return "\n".join(rows)
 
 
@@ -233,8 +254,8 @@ def run(args) -> int:
     try:
         print(f"Flow ready at {flow.target.url}; pre-indexing {PREINDEX_DOCS} docs ...", flush=True)
         preindex(flow.target)
-        runs = run_rounds(specs, flow.target.url, args)
-        config = machine_config(args, flow.port)
+        runs = run_rounds(specs, flow, args)
+        config = machine_config(args, flow.port) | {"runs": run_records(runs)}
     finally:
         print("stopping the Flow ...", flush=True)
         flow.stop()

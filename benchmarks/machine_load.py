@@ -1,0 +1,68 @@
+"""Who used the machine's CPU during a client run: the Flow, the client, or anyone else.
+
+The client and the Flow share the machine, so a benchmark run is only as clean as the
+machine was quiet. :class:`RunLoad` takes Linux ``/proc`` snapshots around one client run
+and reports, as % of ONE core averaged over the whole run (start-up and teardown included):
+
+- ``flow_cpu_pct``: the Flow's processes (its process group: gateway and Executors);
+- ``client_cpu_pct``: the finished client subprocess (``RUSAGE_CHILDREN``) plus this process;
+- ``other_cpu_pct``: every other process on the machine (busy time from ``/proc/stat``
+  minus the two above) -- anything well above a few % means the figures are contaminated.
+"""
+from __future__ import annotations
+
+import os
+import resource
+import time
+from pathlib import Path
+
+HZ = os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_s() -> float:
+    """CPU seconds all cores spent not idle since boot (``/proc/stat``: all but idle, iowait)."""
+    ticks = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / HZ
+
+
+def group_cpu_s(pgid: int) -> float:
+    """CPU seconds (user + system) of the live processes of process group ``pgid``."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # the process ended meanwhile
+        if int(fields[2]) == pgid:  # fields after the name: state ppid pgrp ... utime(11) stime(12)
+            total += int(fields[11]) + int(fields[12])
+    return total / HZ
+
+
+def own_cpu_s() -> float:
+    """CPU seconds of this process and of its finished (waited-for) children."""
+    return sum(r.ru_utime + r.ru_stime for r in map(resource.getrusage,
+                                                    (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)))
+
+
+class RunLoad:
+    """``with RunLoad(flow_pgid) as load: ...`` then ``load.result()`` (see the module docstring)."""
+
+    def __init__(self, flow_pgid: int):
+        self._pgid = flow_pgid
+
+    def _snapshot(self) -> tuple[float, ...]:
+        return time.perf_counter(), machine_busy_s(), group_cpu_s(self._pgid), own_cpu_s()
+
+    def __enter__(self) -> "RunLoad":
+        self._start = self._snapshot()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._end = self._snapshot()
+
+    def result(self) -> dict:
+        wall, busy, flow, client = (end - start for start, end in zip(self._start, self._end))
+        pct = 100.0 / wall if wall > 0 else 0.0
+        return {"run_s": round(wall, 2), "flow_cpu_pct": round(flow * pct, 1),
+                "client_cpu_pct": round(client * pct, 1),
+                "other_cpu_pct": round(max(0.0, busy - flow - client) * pct, 1)}
