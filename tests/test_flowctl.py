@@ -1,11 +1,16 @@
 """Starting and stopping Flows: errors are the Flow's own, bounded in time; stop frees the port."""
+import signal
 import socket
+import subprocess
+import sys
 import time
 
 import pytest
 
+from loadgen.config import TargetConfig
 from loadgen.errors import ConfigError
-from loadgen.flowctl import FlowConfig, FlowError, flow_yaml, start_flow
+from loadgen.flowctl import FlowConfig, FlowError, flow_yaml, free_port, start_flow
+from loadgen.protocols.grpc import probe
 
 
 def test_a_flow_that_fails_to_start_reports_its_own_error_quickly(tmp_path):
@@ -33,3 +38,26 @@ def test_stop_frees_the_port(tmp_path):
     assert flow.proc.poll() is not None
     with socket.socket() as sock:
         assert sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+@pytest.mark.integration
+def test_loadgen_flow_up_serves_until_ctrl_c(tmp_path):
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "loadgen", "flow", "up", "--flow", "text", "--port", str(port),
+                             "--log-dir", str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert f"ready at grpc://127.0.0.1:{port}" in line, proc.stderr.read() if proc.poll() is not None else line
+        assert probe(TargetConfig(port=port)) is None
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=60)
+    assert proc.returncode == 0
+    with socket.socket() as sock:
+        assert sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_loadgen_flow_up_usage_errors_exit_2():
+    proc = subprocess.run([sys.executable, "-m", "loadgen", "flow", "up", "--flow", "nope"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "--flow: no Flow 'nope'" in proc.stderr and "Traceback" not in proc.stderr

@@ -242,9 +242,9 @@ def _on_quit() -> None:
     if not _SESSIONS:
         return
     session = _SESSIONS[-1]
+    _stop_flow(session)  # no user is running any more; the table should be the last output
     if not isinstance(session.environment.runner, WorkerRunner):
         _write_results(session)
-    _stop_flow(session)
 
 
 def _write_results(session: Session) -> None:

@@ -1,6 +1,13 @@
 """Real Locust processes on loopback against the session's demo Flow (a few seconds each)."""
 import json
+import signal
 import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -91,3 +98,44 @@ def test_a_refusing_gateway_during_a_run_is_recorded_as_connect_failures(tmp_pat
     assert summary["total"]["requests"] > 0
     assert summary["total"]["failures"] == summary["total"]["requests"]
     assert set(summary["failures"]) == {"connect"} and "Traceback" not in proc.stderr
+
+
+def test_web_ui_run_and_sigterm_keep_the_results(flow, tmp_path):
+    """The web UI starts a swarm over HTTP; SIGTERM ends Locust and summary.json is written."""
+    web_port = free_port()
+    locust = Path(sys.executable).parent / "locust"
+    proc = subprocess.Popen(
+        [str(locust), "-f", "locustfiles/text.py", "--web-host", "127.0.0.1", "--web-port", str(web_port),
+         "--host", flow.target.url, "--results-dir", str(tmp_path / "results"), "--request-size", "2",
+         "--top-k", str(TOP_K)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        base = f"http://127.0.0.1:{web_port}"
+        _wait_http(f"{base}/", proc)
+        form = urllib.parse.urlencode({"user_count": 2, "spawn_rate": 2, "host": flow.target.url}).encode()
+        assert json.loads(urllib.request.urlopen(f"{base}/swarm", data=form, timeout=10).read())["success"]
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            stats = json.loads(urllib.request.urlopen(f"{base}/stats/requests", timeout=10).read())
+            total = [s for s in stats["stats"] if s["name"] == "Aggregated"][0]
+            if total["num_requests"] >= 20:
+                break
+            time.sleep(0.5)
+        assert total["num_requests"] >= 20 and total["num_failures"] == 0
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=60)
+    summary = _summary(tmp_path)
+    assert summary["endpoints"]["/search"]["requests"] > 0, out[-2000:]
+    assert summary["total"]["failures"] == 0
+
+
+def _wait_http(url, proc, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stdout.read()[-2000:]
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError:
+            time.sleep(0.3)
+    raise AssertionError(f"{url} did not answer within {timeout} s")
