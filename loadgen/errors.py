@@ -15,6 +15,10 @@ class RequestFailure(Exception):
 
     kind = "protocol"
 
+    def __repr__(self) -> str:
+        # Locust keys its failures table on repr(error): show the class and the failure class.
+        return f"{type(self).__name__} [{self.kind}]: {self}"
+
 
 class ConnectError(RequestFailure, ConnectionError):
     """The gateway could not be reached (refused, reset, DNS, unavailable)."""

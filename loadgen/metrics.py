@@ -97,6 +97,11 @@ class EndpointStats:
             self.failures += 1
             self.failure_kinds[result.error.kind] += 1
 
+    def add_time(self, seconds: float) -> None:
+        """Account a timing that is part of a request (an Executor's span), not a request."""
+        self.requests += 1
+        self.latency.record(seconds)
+
     def merge(self, other: "EndpointStats") -> None:
         for name in ("requests", "failures", "bytes_out", "bytes_in", "docs"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
@@ -131,6 +136,10 @@ class Metrics:
     def add(self, result: Result) -> None:
         """Account one request result under ``(protocol, endpoint)``."""
         self.entry(result.protocol, result.endpoint).add(result)
+
+    def add_time(self, request_type: str, name: str, seconds: float) -> None:
+        """Account a breakdown timing, e.g. ``("executor", "encoder", 0.004)``."""
+        self.entry(request_type, name).add_time(seconds)
 
     def merge(self, other: "Metrics") -> None:
         for key, stats in other.entries.items():

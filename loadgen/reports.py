@@ -22,8 +22,9 @@ from typing import Any, Iterable
 
 from loadgen.metrics import PERCENTILES, EndpointStats, Metrics
 
-# Request types that are breakdowns of a request, not requests (issue: per-Executor time).
-BREAKDOWN_TYPES = ("executor",)
+# Request types that are parts of a request (loadgen.breakdown), not requests.
+BREAKDOWN_TYPES = ("executor", "breakdown")
+NO_ROUTES_NOTE = "not available: the HTTP gateway returns no routes"
 
 
 def summarize(metrics: Metrics, *, duration_s: float, run: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -39,6 +40,8 @@ def summarize(metrics: Metrics, *, duration_s: float, run: dict[str, Any] | None
         "endpoints": {name: endpoint_summary(s, duration_s) for name, s in by_name.items()},
         "total": endpoint_summary(total, duration_s),
         "failures": dict(sorted(failures.items())),
+        "executors": _timings(metrics, "executor"),
+        "breakdown": _timings(metrics, "breakdown"),
         "duration_s": round(duration_s, 3),
         "load_model": "closed",
         **(run or {}),
@@ -53,20 +56,33 @@ def _request_entries(metrics: Metrics) -> dict[str, EndpointStats]:
     return merged
 
 
-def endpoint_summary(stats: EndpointStats, duration_s: float) -> dict[str, Any]:
-    """Figures of one endpoint; rates are per second of ``duration_s``."""
-    per_s = 1.0 / duration_s if duration_s > 0 else 0.0
+def _timings(metrics: Metrics, request_type: str) -> dict[str, Any]:
+    """Count and latency percentiles of each breakdown entry of ``request_type``."""
+    out: dict[str, Any] = {}
+    for (rtype, name), stats in sorted(metrics.entries.items()):
+        if rtype == request_type:
+            out[name] = {"count": stats.requests, "latency_ms": _latency_ms(stats)}
+    return out
+
+
+def _latency_ms(stats: EndpointStats) -> dict[str, float]:
     max_ms = stats.latency.max_s * 1000.0
     # HDR reports a bucket's highest equivalent value; never let a percentile exceed the max.
     latency = {key: round(min(stats.latency.percentile_ms(p), max_ms), 3) for key, p in PERCENTILES.items()}
     latency["max"] = round(max_ms, 3)
     latency["mean"] = round(stats.latency.mean_ms(), 3)
+    return latency
+
+
+def endpoint_summary(stats: EndpointStats, duration_s: float) -> dict[str, Any]:
+    """Figures of one endpoint; rates are per second of ``duration_s``."""
+    per_s = 1.0 / duration_s if duration_s > 0 else 0.0
     return {
         "requests": stats.requests,
         "failures": stats.failures,
         "rps": round(stats.requests * per_s, 3),
         "docs_per_s": round(stats.docs * per_s, 3),
-        "latency_ms": latency,
+        "latency_ms": _latency_ms(stats),
         "timed_requests": stats.latency.count,
         "out_of_range": stats.latency.out_of_range,
         "bytes_out": stats.bytes_out,
@@ -78,12 +94,26 @@ def endpoint_summary(stats: EndpointStats, duration_s: float) -> dict[str, Any]:
 TABLE_COLUMNS = ("endpoint", "requests", "failures", "req/s", "docs/s", "p50 ms", "p95 ms", "p99 ms", "max ms")
 
 
+BREAKDOWN_COLUMNS = ("part of a request", "count", "p50 ms", "p95 ms", "p99 ms", "max ms")
+
+
 def render_table(summary: dict[str, Any]) -> str:
-    """A fixed-width text table of the summary's endpoints and their total."""
+    """A fixed-width text table of the summary's endpoints and their total, then the
+    per-Executor breakdown (or a note saying why there is none)."""
     rows = [_row(name, e) for name, e in summary["endpoints"].items()]
     if len(rows) != 1:
         rows.append(_row("total", summary["total"]))
-    return _format(TABLE_COLUMNS, rows)
+    return _format(TABLE_COLUMNS, rows) + "\n\n" + render_breakdown(summary)
+
+
+def render_breakdown(summary: dict[str, Any]) -> str:
+    parts = {**summary.get("executors", {}), **summary.get("breakdown", {})}
+    if not parts:
+        note = summary.get("executors_note", "no successful request carried routes")
+        return f"per-Executor breakdown: {note}"
+    rows = [(name, str(p["count"]), *(f"{p['latency_ms'][k]:.2f}" for k in ("p50", "p95", "p99", "max")))
+            for name, p in parts.items()]
+    return _format(BREAKDOWN_COLUMNS, rows)
 
 
 def _row(name: str, e: dict[str, Any]) -> tuple[str, ...]:

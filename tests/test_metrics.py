@@ -69,7 +69,9 @@ def test_metrics_merge_and_summary():
         a.add(_result("/search", 0.010 + i * 1e-4))
     b.add(_result("/search", 0.5, error=ValidationError("expected 5 matches, got 3")))
     b.add(_result("/index", 0.02, error=ConnectError("refused")))
-    b.add(_result("encoder", 0.001, protocol="executor"))
+    b.add_time("executor", "encoder", 0.001)
+    b.add_time("executor", "encoder", 0.003)
+    b.add_time("breakdown", "gateway overhead", 0.0005)
     merged = Metrics.decode(a.encode())
     merged.merge(Metrics.decode(b.encode()))
     summary = summarize(merged, duration_s=2.0, run={"kind": "text"})
@@ -81,7 +83,11 @@ def test_metrics_merge_and_summary():
     assert all(v <= search["latency_ms"]["max"] for v in search["latency_ms"].values())
     assert summary["failures"] == {"connect": 1, "validation": 1} and summary["total"]["requests"] == 102
     assert summary["kind"] == "text" and summary["load_model"] == "closed"
+    assert summary["executors"]["encoder"]["count"] == 2
+    assert abs(summary["executors"]["encoder"]["latency_ms"]["max"] - 3.0) < 1e-9
+    assert summary["breakdown"]["gateway overhead"]["count"] == 1
     table = render_table(summary)
+    assert "encoder" in table and "gateway overhead" in table
     assert "/search" in table and "p99 ms" in table and "total" in table
 
 
@@ -89,3 +95,10 @@ def test_json_is_written_atomically(tmp_path):
     path = write_json_atomic(tmp_path / "sub" / "summary.json", {"a": 1})
     assert json.loads(path.read_text()) == {"a": 1}
     assert [p.name for p in path.parent.iterdir()] == ["summary.json"]
+
+
+def test_table_says_why_there_is_no_breakdown():
+    m = Metrics()
+    m.add(_result("/search", 0.01, protocol="http"))
+    summary = summarize(m, duration_s=1.0, run={"executors_note": "not available: the HTTP gateway returns no routes"})
+    assert summary["executors"] == {} and "not available" in render_table(summary)

@@ -22,6 +22,7 @@ from typing import Any, Optional
 
 from locust.runners import MasterRunner, WorkerRunner
 
+from loadgen.breakdown import Breakdown, breakdown, timings
 from loadgen.config import TargetConfig
 from loadgen.documents import worker_seed
 from loadgen.encoding import EncodedRequest, encode
@@ -31,7 +32,7 @@ from loadgen.locust_adapter.options import RunOptions, add_arguments, read_optio
 from loadgen.metrics import Metrics
 from loadgen.pools import PoolSet, build_pools, request_specs
 from loadgen.protocols import open_transport
-from loadgen.reports import render_table, summarize, write_json_atomic
+from loadgen.reports import NO_ROUTES_NOTE, render_table, summarize, write_json_atomic
 from loadgen.results import Result
 
 log = logging.getLogger("loadgen")
@@ -76,12 +77,25 @@ class Session:
         return self.pools.pools[endpoint].next()
 
     def record(self, result: Result) -> None:
-        """Account a result in the HDR metrics and fire Locust's ``request`` event."""
+        """Account a result in the HDR metrics and fire Locust's ``request`` event; then its
+        per-Executor breakdown (see :mod:`loadgen.breakdown`)."""
         self.metrics.add(result)
         self.environment.events.request.fire(
             request_type=result.protocol, name=result.endpoint, response_time=result.latency_s * 1000.0,
             response_length=result.bytes_in, exception=result.error, context={},
         )
+        parts = breakdown(result)
+        if parts is not None:
+            self._record_breakdown(parts)
+
+    def _record_breakdown(self, parts: Breakdown) -> None:
+        # Logged into Locust's per-entry stats (UI, CSV, worker reports) but not through the
+        # request event: these are parts of a request, and must not inflate Locust's
+        # "Aggregated" request count or reach listeners that count requests.
+        stats = self.environment.stats
+        for request_type, name, seconds in timings(parts):
+            self.metrics.add_time(request_type, name, seconds)
+            stats.get(name, request_type).log(seconds * 1000.0, 0)
 
     # -- lifecycle ------------------------------------------------------------------
     def build_pools(self) -> None:
@@ -117,6 +131,8 @@ class Session:
             "task_mix": self.options.task_mix, "users": getattr(runner, "target_user_count", None),
             "workers": len(self.workers_seen),
         }
+        if self.options.protocol == "http":
+            run["executors_note"] = NO_ROUTES_NOTE
         return summarize(self.metrics, duration_s=self.duration_s, run=run)
 
 

@@ -51,10 +51,18 @@ def test_distributed_image_stream_run_merges_every_request(flow, tmp_path):
                        *_common(tmp_path)], cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = _summary(tmp_path)
-    locust_total = sum(entry["num_requests"] for entry in json.loads((tmp_path / "locust.json").read_text()))
+    entries = json.loads((tmp_path / "locust.json").read_text())
+    locust_total = sum(e["num_requests"] for e in entries if e["method"] not in ("executor", "breakdown"))
     assert summary["total"]["requests"] == locust_total > 0
     assert summary["total"]["failures"] == 0 and summary["workers"] == 2
     assert set(summary["endpoints"]) == {"/index", "/search"}
+    executors = summary["executors"]
+    assert set(executors) == {"encoder", "indexer"}
+    assert sum(e["count"] for e in executors.values()) == 2 * summary["total"]["requests"]
+    assert executors["indexer"]["latency_ms"]["p50"] <= summary["total"]["latency_ms"]["max"]
+    assert set(summary["breakdown"]) == {"gateway overhead", "network + client"}
+    locust_executor_rows = {e["name"] for e in entries if e["method"] == "executor"}
+    assert locust_executor_rows == {"encoder", "indexer"}, "the breakdown shows in Locust's stats too"
 
 
 def test_without_host_the_demo_flow_is_started_and_stopped(tmp_path):

@@ -4,6 +4,7 @@ from dataclasses import replace
 import pytest
 
 from conftest import RAISE_MARKER, SMALL_IMAGE, TOP_K
+from loadgen.breakdown import breakdown
 from loadgen.config import PayloadConfig, TargetConfig
 from loadgen.documents import Document, text_documents
 from loadgen.encoding import RequestSpec, encode
@@ -31,6 +32,10 @@ def test_search_and_index_succeed_with_top_k_matches(flow, mode, kind):
             assert executors[0] == "gateway" and {"encoder", "indexer"} <= set(executors)
             for route in result.routes:
                 assert 0 <= route.duration_s <= result.latency_s
+            parts = breakdown(result)
+            assert {name for name, _ in parts.executors} == {"encoder", "indexer"}
+            assert all(0 <= s <= result.latency_s for _, s in parts.executors)
+            assert parts.gateway_overhead_s + sum(s for _, s in parts.executors) <= parts.gateway_s + 1e-6
 
 
 def test_an_unknown_endpoint_is_not_counted_as_success(flow):
