@@ -10,6 +10,7 @@ from typing import Any, Optional
 
 from loadgen.config import GRPC_MODES, PROTOCOLS, PayloadConfig, parse_image_shape, parse_task_mix
 from loadgen.errors import ConfigError
+from loadgen.slo import Slo, parse_slo
 
 # (option, env var, default, help); types are parsed in read_options so that every bad value
 # gets our one-line message instead of argparse's usage dump.
@@ -30,6 +31,8 @@ OPTIONS: tuple[tuple[str, str, Optional[str], str], ...] = (
     ("--flow-replicas", "LOADGEN_FLOW_REPLICAS", "1", "replicas of each demo Flow Executor"),
     ("--flow-shards", "LOADGEN_FLOW_SHARDS", "1", "shards of each demo Flow Executor"),
 )
+REPEATABLE = (("--slo", "LOADGEN_SLO", "SLO gate checked at the end, repeatable: '/search:p99<200ms', "
+                "'failures<1%%' (exit code 3 when violated)"),)
 FLAGS = (("--skip-host-check", "LOADGEN_SKIP_HOST_CHECK", "do not check that --host answers before the run"),)
 
 
@@ -38,6 +41,8 @@ def add_arguments(parser: Any) -> None:
     group = parser.add_argument_group("jina-loadgen", "Options of the Jina load generator (docs/usage.md)")
     for option, env, default, help_text in OPTIONS:
         group.add_argument(option, type=str, env_var=env, default=default, help=help_text)
+    for option, env, help_text in REPEATABLE:
+        group.add_argument(option, action="append", env_var=env, default=[], help=help_text)
     for option, env, help_text in FLAGS:
         group.add_argument(option, action="store_true", env_var=env, default=False, help=help_text)
 
@@ -57,6 +62,7 @@ class RunOptions:
     flow_replicas: int
     flow_shards: int
     skip_host_check: bool
+    slos: tuple[Slo, ...] = ()
 
 
 def read_options(parsed: Any, *, kind: str) -> RunOptions:
@@ -76,7 +82,15 @@ def read_options(parsed: Any, *, kind: str) -> RunOptions:
         preindex_docs=None if parsed.preindex_docs == "auto" else _int(parsed, "preindex_docs", minimum=0),
         flow=parsed.flow or kind, flow_replicas=_int(parsed, "flow_replicas"),
         flow_shards=_int(parsed, "flow_shards"), skip_host_check=bool(parsed.skip_host_check),
+        slos=tuple(parse_slo(text) for text in _listed(parsed.slo)),
     )
+
+
+def _listed(value: Any) -> list[str]:
+    # From a config file or env var configargparse may hand over one string, not a list.
+    if isinstance(value, str):
+        return [value]
+    return list(value or [])
 
 
 def _option(name: str) -> str:

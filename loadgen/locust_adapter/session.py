@@ -8,8 +8,10 @@ Lifecycle (master/local process unless noted):
   processes build the request pools (encoding happens here, never in a timed span).
 - ``report_to_master`` (worker) / ``worker_report`` (master): ship and merge metrics;
   workers send deltas, HDR histograms merge exactly.
-- ``test_stop``: stop the clock. ``quit`` (after Locust collected the workers' final
-  reports): write ``summary.json``, print the table, stop the embedded Flow.
+- ``test_stop``: stop the clock. ``quitting``: Locust fires it in reverse order of
+  registration, so the master's own listener (which sends ``quit`` to the workers and waits
+  for their final reports) has run before ours. We stop the embedded Flow, write
+  ``summary.json``, print the table and check ``--slo`` gates (exit code 3 on a violation).
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
-from locust.runners import MasterRunner, WorkerRunner
+from locust.runners import STATE_INIT, STATE_STOPPED, LocalRunner, MasterRunner, WorkerRunner
 
 from loadgen.breakdown import Breakdown, breakdown, timings
 from loadgen.config import TargetConfig
@@ -34,6 +36,8 @@ from loadgen.pools import PoolSet, build_pools, request_specs
 from loadgen.protocols import open_transport
 from loadgen.reports import NO_ROUTES_NOTE, render_table, summarize, write_json_atomic
 from loadgen.results import Result
+from loadgen.slo import EXIT_CODE as SLO_EXIT_CODE
+from loadgen.slo import evaluate
 
 log = logging.getLogger("loadgen")
 AUTO_PREINDEX_DOCS = 1000
@@ -50,6 +54,7 @@ class Session:
         self.metrics = Metrics()
         self.pools: Optional[PoolSet] = None
         self.flow: Optional[FlowProcess] = None
+        self.report_text = ""  # the final table, printed after Locust's own
         self.workers_seen: set[str] = set()  # client ids that sent a report (master only)
         self._started: Optional[float] = None
         self._duration_s = 0.0
@@ -161,8 +166,9 @@ def register(events: Any, *, kind: str = "image") -> None:
     events.test_stop.add_listener(lambda environment, **_: session_of(environment).stop_clock())
     events.report_to_master.add_listener(_on_report_to_master)
     events.worker_report.add_listener(_on_worker_report)
-    # `quit` fires after runner.quit(), i.e. after the workers' final reports arrived.
-    events.quit.add_listener(lambda **_: _on_quit())
+    events.quitting.add_listener(lambda environment, **_: _on_quitting(environment))
+    # Locust prints its own final tables after `quitting`; ours go last, at `quit`.
+    events.quit.add_listener(lambda **_: _print_report())
 
 
 # Locust's report_to_master/worker_report/quit events carry no environment; one Locust
@@ -254,28 +260,46 @@ def _on_worker_report(client_id: str, data: dict, **_: Any) -> None:
         session.workers_seen.add(client_id)
 
 
-def _on_quit() -> None:
-    if not _SESSIONS:
+def _on_quitting(environment: Any) -> None:
+    session = getattr(environment, "loadgen", None)
+    if session is None:
         return
-    session = _SESSIONS[-1]
+    runner = environment.runner
+    if isinstance(runner, LocalRunner) and runner.state not in (STATE_STOPPED, STATE_INIT):
+        runner.quit()  # e.g. SIGTERM: stop the users first so that the summary is final
     _stop_flow(session)  # no user is running any more; the table should be the last output
-    if not isinstance(session.environment.runner, WorkerRunner):
-        _write_results(session)
-
-
-def _write_results(session: Session) -> None:
+    if isinstance(runner, WorkerRunner):
+        return
     session.stop_clock()
     summary = session.summary()
-    print("\njina-loadgen summary (HdrHistogram, successful requests; latency in ms)", flush=True)
-    print(render_table(summary), flush=True)
-    if session.options.results_dir:
-        try:
-            path = write_json_atomic(Path(session.options.results_dir) / "summary.json", summary)
-            print(f"summary written to {path}", flush=True)
-        except OSError as exc:
-            print(f"loadgen: error: cannot write summary.json to {session.options.results_dir}: {exc}",
-                  file=sys.stderr, flush=True)
+    verdicts = [evaluate(slo, summary) for slo in session.options.slos]
+    summary["slo"] = [{"slo": v.slo.text, "passed": v.passed, "actual": v.actual} for v in verdicts]
+    lines = ["", "jina-loadgen summary (HdrHistogram, successful requests; latency in ms)", render_table(summary)]
+    lines.append(_write_summary(session, summary))
+    if verdicts:
+        lines += ["", "SLO gates (merged over all workers):", *(f"  {v.line}" for v in verdicts)]
+    session.report_text = "\n".join(lines)
+    if not all(v.passed for v in verdicts):
+        session.environment.process_exit_code = SLO_EXIT_CODE
 
+
+def _write_summary(session: Session, summary: dict[str, Any]) -> str:
+    """Write summary.json if asked; returns the line that says where (or why not)."""
+    if not session.options.results_dir:
+        return "(no --results-dir: summary.json not written)"
+    try:
+        path = write_json_atomic(Path(session.options.results_dir) / "summary.json", summary)
+    except OSError as exc:
+        print(f"loadgen: error: cannot write summary.json to {session.options.results_dir}: {exc}",
+              file=sys.stderr, flush=True)
+        return "summary.json NOT written (see the error above)"
+    return f"summary written to {path}"
+
+
+def _print_report() -> None:
+    session = _SESSIONS[-1] if _SESSIONS else None
+    if session is not None and session.report_text:
+        print(session.report_text, flush=True)
 
 def _stop_flow(session: Session) -> None:
     if session.flow is not None:

@@ -147,3 +147,21 @@ def _wait_http(url, proc, timeout=30):
         except OSError:
             time.sleep(0.3)
     raise AssertionError(f"{url} did not answer within {timeout} s")
+
+
+def test_slo_gates_decide_the_exit_code(flow, tmp_path):
+    base = ["-f", "locustfiles/text.py", "--host", flow.target.url, *_common(tmp_path)]
+    met = run_locust([*base, "--slo", "/search:p99<60s", "--slo", "failures<1%"], cwd=ROOT)
+    assert met.returncode == 0, met.stderr[-2000:]
+    assert "PASS  /search:p99<60s" in met.stdout and "PASS  failures<1%" in met.stdout
+    assert [g["passed"] for g in _summary(tmp_path)["slo"]] == [True, True]
+    violated = run_locust([*base, "--slo", "/search:p99<1us", "--slo", "rps>0"], cwd=ROOT)
+    assert violated.returncode == 3, violated.stderr[-2000:]
+    assert "FAIL  /search:p99<1us" in violated.stdout and "PASS  rps>0" in violated.stdout
+    gates = _summary(tmp_path)["slo"]
+    assert gates[0]["passed"] is False and gates[0]["actual"] > 0.001
+
+
+def test_a_malformed_slo_is_a_usage_error(tmp_path):
+    proc = run_locust(["-f", "locustfiles/text.py", "--headless", "-t", "2s", "--slo", "p99<<5"], cwd=ROOT, timeout=60)
+    assert proc.returncode == 2 and "--slo: cannot read 'p99<<5'" in proc.stderr
