@@ -65,12 +65,14 @@ class LatencyHistogram:
 
     @classmethod
     def decode(cls, data: dict[str, Any]) -> "LatencyHistogram":
-        """Inverse of :meth:`encode`."""
+        """Inverse of :meth:`encode`; a bare ``{"hdr": blob}`` (as in an interval log) takes
+        its maximum from the histogram (precise to 3 significant digits)."""
         hist = cls()
         if data.get("hdr"):
             hist._hist.decode_and_add(data["hdr"])
         hist.out_of_range = int(data.get("out_of_range", 0))
-        hist.max_s = float(data.get("max_s", 0.0))
+        fallback = hist._hist.get_max_value() / 1e6 if hist.count else 0.0
+        hist.max_s = float(data.get("max_s", fallback))
         return hist
 
 

@@ -5,7 +5,9 @@ turns Locust's parsed options into the core's config records (raising ConfigErro
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Optional
 
 from loadgen.config import GRPC_MODES, PROTOCOLS, PayloadConfig, parse_image_shape, parse_task_mix
@@ -25,7 +27,10 @@ OPTIONS: tuple[tuple[str, str, Optional[str], str], ...] = (
     ("--pool-mb", "LOADGEN_POOL_MB", "256", "cap on the memory of one process's request pools, MiB"),
     ("--seed", "LOADGEN_SEED", "0", "base seed of the document generators (each worker adds its index)"),
     ("--timeout", "LOADGEN_TIMEOUT", "30", "per-request deadline in seconds"),
-    ("--results-dir", "LOADGEN_RESULTS_DIR", "", "write summary.json here at the end of the run"),
+    ("--results-dir", "LOADGEN_RESULTS_DIR", "", "where summary.json, timeseries.csv and histograms.hlog go "
+                                                 "(default: results/<UTC time>-<locustfile>)"),
+    ("--report-interval", "LOADGEN_REPORT_INTERVAL", "1", "seconds per time-series interval (a master uses at "
+                                                          "least Locust's worker report period, 3 s)"),
     ("--preindex-docs", "LOADGEN_PREINDEX_DOCS", "auto", "documents to index before the load starts (auto: 1000 for the embedded Flow, else 0)"),
     ("--flow", "LOADGEN_FLOW", "", "demo Flow started when no --host is given (default: the locustfile's kind)"),
     ("--flow-replicas", "LOADGEN_FLOW_REPLICAS", "1", "replicas of each demo Flow Executor"),
@@ -63,6 +68,7 @@ class RunOptions:
     flow_shards: int
     skip_host_check: bool
     slos: tuple[Slo, ...] = ()
+    report_interval_s: float = 1.0
 
 
 def read_options(parsed: Any, *, kind: str) -> RunOptions:
@@ -78,12 +84,19 @@ def read_options(parsed: Any, *, kind: str) -> RunOptions:
     )
     return RunOptions(
         protocol=parsed.protocol, grpc_mode=parsed.grpc_mode, timeout_s=_float(parsed, "timeout"),
-        task_mix=parse_task_mix(parsed.task_mix), payload=payload, results_dir=parsed.results_dir or "",
+        task_mix=parse_task_mix(parsed.task_mix), payload=payload,
+        results_dir=parsed.results_dir or default_results_dir(parsed), report_interval_s=_float(parsed, "report_interval"),
         preindex_docs=None if parsed.preindex_docs == "auto" else _int(parsed, "preindex_docs", minimum=0),
         flow=parsed.flow or kind, flow_replicas=_int(parsed, "flow_replicas"),
         flow_shards=_int(parsed, "flow_shards"), skip_host_check=bool(parsed.skip_host_check),
         slos=tuple(parse_slo(text) for text in _listed(parsed.slo)),
     )
+
+
+def default_results_dir(parsed: Any) -> str:
+    """``results/<UTC time>-<locustfile name>``, e.g. ``results/20261122T001500Z-image``."""
+    locustfile = str(getattr(parsed, "locustfile", None) or "locustfile").split(",")[0]
+    return str(Path("results") / f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{Path(locustfile).stem}")
 
 
 def _listed(value: Any) -> list[str]:

@@ -22,7 +22,8 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
-from locust.runners import STATE_INIT, STATE_STOPPED, LocalRunner, MasterRunner, WorkerRunner
+import gevent
+from locust.runners import WORKER_REPORT_INTERVAL, STATE_INIT, STATE_STOPPED, LocalRunner, MasterRunner, WorkerRunner
 
 from loadgen.breakdown import Breakdown, breakdown, timings
 from loadgen.config import TargetConfig
@@ -38,6 +39,7 @@ from loadgen.reports import NO_ROUTES_NOTE, render_table, summarize, write_json_
 from loadgen.results import Result
 from loadgen.slo import EXIT_CODE as SLO_EXIT_CODE
 from loadgen.slo import evaluate
+from loadgen.timeseries import TimeSeriesWriter
 
 log = logging.getLogger("loadgen")
 AUTO_PREINDEX_DOCS = 1000
@@ -51,7 +53,11 @@ class Session:
         self.environment = environment
         self.kind = kind
         self.options = options
-        self.metrics = Metrics()
+        self.metrics = Metrics()  # the current interval (workers: since their last report)
+        self.total = Metrics()  # everything flushed so far (master/local)
+        self.series: Optional[TimeSeriesWriter] = None
+        self._ticker: Any = None
+        self._interval_start = time.time()
         self.pools: Optional[PoolSet] = None
         self.flow: Optional[FlowProcess] = None
         self.report_text = ""  # the final table, printed after Locust's own
@@ -113,14 +119,54 @@ class Session:
                  self.pools.nbytes / 2**20)
 
     def start_clock(self) -> None:
-        self.metrics = Metrics()
+        self.metrics, self.total = Metrics(), Metrics()
         self.workers_seen.clear()
         self._started = time.perf_counter()
+        self._interval_start = time.time()
 
     def stop_clock(self) -> None:
         if self._started is not None:
             self._duration_s = time.perf_counter() - self._started
             self._started = None
+
+    def start_series(self) -> None:
+        """Open timeseries.csv/histograms.hlog and flush an interval every
+        ``--report-interval`` s (on a master at least Locust's worker report period)."""
+        interval = self.options.report_interval_s
+        if isinstance(self.environment.runner, MasterRunner):
+            interval = max(interval, WORKER_REPORT_INTERVAL)
+        self.close_series()
+        try:
+            self.series = TimeSeriesWriter(Path(self.options.results_dir), start_epoch=self._interval_start)
+        except OSError as exc:
+            log.error("cannot write the time series to %s: %s", self.options.results_dir, exc)
+        self._ticker = gevent.spawn(self._tick, interval)
+
+    def _tick(self, interval: float) -> None:
+        while True:
+            gevent.sleep(interval)
+            self.flush_interval()
+
+    def flush_interval(self) -> None:
+        """Move the current interval into the total and write its time-series rows."""
+        now = time.time()
+        if self.series is not None and self.metrics.entries:
+            try:
+                self.series.write_interval(self.metrics, start_epoch=self._interval_start, end_epoch=now)
+            except OSError as exc:  # e.g. a full disk: keep measuring, say so once
+                log.error("time series stopped: %s", exc)
+                self.series = None
+        self.total.merge(self.metrics)
+        self.metrics, self._interval_start = Metrics(), now
+
+    def close_series(self) -> None:
+        if self._ticker is not None:
+            self._ticker.kill(block=True)
+            self._ticker = None
+        self.flush_interval()
+        if self.series is not None:
+            self.series.close()
+            self.series = None
 
     @property
     def duration_s(self) -> float:
@@ -138,7 +184,7 @@ class Session:
         }
         if self.options.protocol == "http":
             run["executors_note"] = NO_ROUTES_NOTE
-        return summarize(self.metrics, duration_s=self.duration_s, run=run)
+        return summarize(self.total, duration_s=self.duration_s, run=run)
 
 
 def session_of(environment: Any) -> Session:
@@ -205,7 +251,7 @@ def _resolve_target(session: Session) -> None:
         config = FlowConfig(flow=opts.flow, protocol=opts.protocol, replicas=opts.flow_replicas,
                             shards=opts.flow_shards, top_k=opts.payload.top_k)
         log.info("no --host given: starting the demo Flow %r (%s) ...", config.flow, config.protocol)
-        session.flow = start_flow(config, log_dir=Path(opts.results_dir) if opts.results_dir else None)
+        session.flow = start_flow(config, log_dir=Path(opts.results_dir))
         env.host = session.flow.target.url
         log.info("demo Flow ready at %s (log: %s)", env.host, session.flow.log_path)
         return
@@ -242,8 +288,11 @@ def _preindex(session: Session) -> None:
 def _on_test_start(environment: Any, **_: Any) -> None:
     session = session_of(environment)
     session.start_clock()
+    if not isinstance(environment.runner, WorkerRunner):
+        session.start_series()
+    if isinstance(environment.runner, WorkerRunner):
+        session.options = read_options(environment.parsed_options, kind=session.kind)  # the master's values
     if not isinstance(environment.runner, MasterRunner):
-        session.options = read_options(environment.parsed_options, kind=session.kind)  # master's values on workers
         session.build_pools()
 
 
@@ -271,6 +320,7 @@ def _on_quitting(environment: Any) -> None:
     if isinstance(runner, WorkerRunner):
         return
     session.stop_clock()
+    session.close_series()
     summary = session.summary()
     verdicts = [evaluate(slo, summary) for slo in session.options.slos]
     summary["slo"] = [{"slo": v.slo.text, "passed": v.passed, "actual": v.actual} for v in verdicts]
@@ -285,8 +335,6 @@ def _on_quitting(environment: Any) -> None:
 
 def _write_summary(session: Session, summary: dict[str, Any]) -> str:
     """Write summary.json if asked; returns the line that says where (or why not)."""
-    if not session.options.results_dir:
-        return "(no --results-dir: summary.json not written)"
     try:
         path = write_json_atomic(Path(session.options.results_dir) / "summary.json", summary)
     except OSError as exc:

@@ -1,4 +1,6 @@
 """Real Locust processes on loopback against the session's demo Flow (a few seconds each)."""
+import csv
+import io
 import json
 import signal
 import socket
@@ -14,6 +16,7 @@ import pytest
 
 from conftest import ROOT, SMALL_IMAGE, TOP_K, run_locust
 from loadgen.flowctl import free_port
+from loadgen.timeseries import read_hlog
 
 pytestmark = [pytest.mark.integration, pytest.mark.locust]
 SHAPE = ",".join(map(str, SMALL_IMAGE))
@@ -165,3 +168,25 @@ def test_slo_gates_decide_the_exit_code(flow, tmp_path):
 def test_a_malformed_slo_is_a_usage_error(tmp_path):
     proc = run_locust(["-f", "locustfiles/text.py", "--headless", "-t", "2s", "--slo", "p99<<5"], cwd=ROOT, timeout=60)
     assert proc.returncode == 2 and "--slo: cannot read 'p99<<5'" in proc.stderr
+
+
+def test_time_series_files_cover_the_whole_run(flow, tmp_path):
+    proc = run_locust(["-f", "locustfiles/text.py", "--host", flow.target.url, *_common(tmp_path)], cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    summary = _summary(tmp_path)
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "results" / "timeseries.csv").read_text())))
+    request_rows = [r for r in rows if r["request_type"] == "grpc"]
+    assert len({r["elapsed_s"] for r in request_rows}) >= 3, "one interval per second of a 4 s run"
+    assert sum(int(r["requests"]) for r in request_rows) == summary["total"]["requests"]
+    with open(tmp_path / "results" / "histograms.hlog") as stream:
+        intervals = [i for i in read_hlog(stream) if i.tag.startswith("grpc:")]
+    assert sum(i.histogram.count for i in intervals) == summary["total"]["timed_requests"]
+
+
+def test_default_results_dir_is_timestamped_per_locustfile(flow, tmp_path):
+    args = ["-f", str(ROOT / "locustfiles/text.py"), "--host", flow.target.url, "--headless", "-u", "1", "-r", "1",
+            "-t", "2s", "--top-k", str(TOP_K)]
+    proc = run_locust(args, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (run_dir,) = (tmp_path / "results").iterdir()
+    assert run_dir.name.endswith("-text") and (run_dir / "summary.json").is_file()

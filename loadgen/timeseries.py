@@ -1,0 +1,96 @@
+"""Per-interval figures of a run: ``timeseries.csv`` rows and ``histograms.hlog`` intervals.
+
+The interval log uses HdrHistogram's standard log format (the one Java's
+``HistogramLogProcessor`` reads), one line per key and interval, tagged ``Tag=TYPE:NAME``::
+
+    Tag=grpc:/search,12.000,1.000,35.201,HISTFAAAA...
+
+(start seconds since the run's start, interval length in seconds, interval max in **ms**,
+then the compressed histogram of integer µs). :func:`read_hlog` reads it back, so
+``loadgen report`` can re-render or merge runs from their logs.
+"""
+from __future__ import annotations
+
+import csv
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Iterator
+
+from loadgen.metrics import LatencyHistogram, Metrics
+
+CSV_COLUMNS = ("timestamp", "elapsed_s", "request_type", "name", "requests", "failures", "rps",
+               "p50_ms", "p95_ms", "p99_ms", "max_ms")
+HLOG_LEGEND = '"StartTimestamp","Interval_Length","Interval_Max","Interval_Compressed_Histogram"'
+MAX_VALUE_UNIT_RATIO = 1000.0  # µs values, interval max written in ms
+
+
+class TimeSeriesWriter:
+    """Appends one interval at a time; files are flushed after every interval so that a
+    killed run keeps everything up to its last interval."""
+
+    def __init__(self, directory: Path, *, start_epoch: float):
+        directory.mkdir(parents=True, exist_ok=True)
+        self.start_epoch = start_epoch
+        self._csv_file = open(directory / "timeseries.csv", "w", newline="", encoding="utf-8")
+        self._csv = csv.writer(self._csv_file)
+        self._csv.writerow(CSV_COLUMNS)
+        self._hlog = open(directory / "histograms.hlog", "w", encoding="utf-8")
+        self._hlog.write(_hlog_header(start_epoch))
+
+    def write_interval(self, metrics: Metrics, *, start_epoch: float, end_epoch: float) -> None:
+        """Write the rows of one interval ``[start_epoch, end_epoch)`` (wall-clock seconds)."""
+        length = max(end_epoch - start_epoch, 1e-9)
+        for (rtype, name), stats in sorted(metrics.entries.items()):
+            h = stats.latency
+            self._csv.writerow([f"{end_epoch:.3f}", f"{end_epoch - self.start_epoch:.3f}", rtype, name,
+                                stats.requests, stats.failures, f"{stats.requests / length:.3f}",
+                                *(f"{h.percentile_ms(p):.3f}" for p in (50, 95, 99)), f"{h.max_s * 1000:.3f}"])
+            if h.count:
+                self._hlog.write(f"Tag={rtype}:{name},{start_epoch - self.start_epoch:.3f},{length:.3f},"
+                                 f"{h.max_s * 1e6 / MAX_VALUE_UNIT_RATIO:.3f},{h.encode()['hdr']}\n")
+        self._csv_file.flush()
+        self._hlog.flush()
+
+    def close(self) -> None:
+        self._csv_file.close()
+        self._hlog.close()
+
+
+def _hlog_header(start_epoch: float) -> str:
+    iso = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start_epoch))
+    return (f"#[Histogram log written by jina-loadgen; values in microseconds, interval max in ms]\n"
+            f"#[StartTime: {start_epoch:.3f} (seconds since epoch), {iso}]\n"
+            f"#[BaseTime: {start_epoch:.3f} (seconds since epoch)]\n{HLOG_LEGEND}\n")
+
+
+@dataclass(frozen=True)
+class Interval:
+    """One line of an interval log."""
+
+    tag: str
+    start_s: float
+    length_s: float
+    histogram: LatencyHistogram
+
+
+def read_hlog(stream: IO[str]) -> Iterator[Interval]:
+    """Yield the intervals of an hlog written by :class:`TimeSeriesWriter` (or any
+    HdrHistogram log of µs values; untagged lines get the tag ``""``).
+
+    :raises ValueError: naming the line number of a line that is not an interval.
+    """
+    for number, line in enumerate(stream, start=1):
+        line = line.strip()
+        if not line or line.startswith("#") or line.startswith('"'):
+            continue
+        tag = ""
+        if line.startswith("Tag="):
+            tag, _, line = line[4:].partition(",")
+        parts = line.split(",")
+        try:
+            start, length = float(parts[0]), float(parts[1])
+            hist = LatencyHistogram.decode({"hdr": parts[3]})
+        except (IndexError, ValueError, TypeError) as exc:
+            raise ValueError(f"line {number}: not an HdrHistogram interval ({exc})") from None
+        yield Interval(tag=tag, start_s=start, length_s=length, histogram=hist)
