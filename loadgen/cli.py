@@ -1,4 +1,5 @@
-"""The ``loadgen`` console script: ``loadgen flow up`` starts a demo Flow.
+"""The ``loadgen`` console script: ``loadgen flow up`` starts a demo Flow, ``loadgen report``
+re-renders saved runs.
 
 Only argv parsing and wiring live here; every command is one call into the library.
 Exit codes: 0 success, 1 runtime failure (e.g. the Flow died), 2 bad usage.
@@ -11,8 +12,12 @@ import sys
 import time
 from typing import Optional, Sequence
 
+from pathlib import Path
+
 from loadgen.errors import ConfigError
 from loadgen.flowctl import FlowConfig, FlowError, start_flow
+from loadgen.reports import hlog_summary, render_hlog_table, write_json_atomic
+from loadgen.timeseries import merge_intervals, read_hlog
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,7 +36,31 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--startup-timeout", type=float, default=120.0, help="seconds to wait for readiness")
     up.add_argument("--log-dir", default=None, help="directory for the Flow's log (default: a temp dir)")
     up.set_defaults(handler=flow_up)
+    report = commands.add_parser("report", help="re-render (and merge) saved runs from their interval logs")
+    report.add_argument("paths", nargs="+", metavar="DIR_OR_HLOG",
+                        help="results directories (their histograms.hlog) or .hlog files; all are merged")
+    report.add_argument("--json", dest="json_out", default=None, help="also write the merged figures as JSON here")
+    report.set_defaults(handler=report_command)
     return parser
+
+
+def report_command(args: argparse.Namespace) -> int:
+    """Merge the interval logs of every path and print one table (exact HdrHistogram merge)."""
+    merged: dict = {}
+    for path in map(Path, args.paths):
+        hlog = path / "histograms.hlog" if path.is_dir() else path
+        try:
+            with open(hlog, encoding="utf-8") as stream:
+                merge_intervals(read_hlog(stream), merged)
+        except OSError as exc:
+            raise ConfigError(f"{hlog}: cannot read ({exc.strerror}); give a results directory or an .hlog file")
+        except ValueError as exc:
+            raise ConfigError(f"{hlog}: {exc}")
+    summary = hlog_summary(merged)
+    print(render_hlog_table(summary) if summary else "no intervals found")
+    if args.json_out:
+        write_json_atomic(Path(args.json_out), {"tags": summary, "sources": args.paths})
+    return 0
 
 
 def flow_up(args: argparse.Namespace) -> int:

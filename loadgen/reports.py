@@ -146,3 +146,25 @@ def write_json_atomic(path: Path, data: Any) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+HLOG_COLUMNS = ("tag", "count", "per s", "p50 ms", "p90 ms", "p95 ms", "p99 ms", "p99.9 ms", "max ms")
+
+
+def hlog_summary(merged: dict) -> dict[str, Any]:
+    """Figures of merged interval logs (see :func:`loadgen.timeseries.merge_intervals`):
+    per tag, the count of timed requests, their rate over the covered span and latency."""
+    out = {}
+    for tag, entry in sorted(merged.items()):
+        span = max(entry.end_s - entry.start_s, 1e-9)
+        stats = EndpointStats(requests=entry.histogram.count, latency=entry.histogram)
+        out[tag] = {"count": entry.histogram.count, "per_s": round(entry.histogram.count / span, 3),
+                    "span_s": round(span, 3), "latency_ms": _latency_ms(stats)}
+    return out
+
+
+def render_hlog_table(summary: dict[str, Any]) -> str:
+    rows = [(tag, str(e["count"]), f"{e['per_s']:.1f}",
+             *(f"{e['latency_ms'][k]:.2f}" for k in ("p50", "p90", "p95", "p99", "p999", "max")))
+            for tag, e in summary.items()]
+    return _format(HLOG_COLUMNS, rows)

@@ -94,3 +94,26 @@ def read_hlog(stream: IO[str]) -> Iterator[Interval]:
         except (IndexError, ValueError, TypeError) as exc:
             raise ValueError(f"line {number}: not an HdrHistogram interval ({exc})") from None
         yield Interval(tag=tag, start_s=start, length_s=length, histogram=hist)
+
+
+@dataclass
+class MergedTag:
+    """All intervals of one tag, merged: the histogram and the time span they cover (s)."""
+
+    histogram: LatencyHistogram
+    start_s: float
+    end_s: float
+
+
+def merge_intervals(intervals: Iterator[Interval], merged: dict[str, MergedTag] | None = None) -> dict[str, MergedTag]:
+    """Merge intervals by tag (exactly: HdrHistogram addition); extends ``merged`` if given."""
+    merged = {} if merged is None else merged
+    for interval in intervals:
+        end = interval.start_s + interval.length_s
+        entry = merged.get(interval.tag)
+        if entry is None:
+            merged[interval.tag] = MergedTag(interval.histogram, interval.start_s, end)
+            continue
+        entry.histogram.merge(interval.histogram)
+        entry.start_s, entry.end_s = min(entry.start_s, interval.start_s), max(entry.end_s, end)
+    return merged
