@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     flow_commands = flow.add_subparsers(dest="flow_command", required=True, metavar="ACTION")
     up = flow_commands.add_parser("up", help="start a demo Flow and keep it running until Ctrl-C")
     up.add_argument("--flow", default="image", help="image, text or a path to a Flow YAML (default: image)")
-    up.add_argument("--protocol", default="grpc", help="gateway protocol (default: grpc)")
+    up.add_argument("--protocol", default="grpc", help="gateway protocol: grpc, websocket or http (default: grpc)")
     up.add_argument("--port", type=int, default=12345, help="gateway port (default: 12345)")
     up.add_argument("--replicas", type=int, default=1, help="replicas of each Executor (default: 1)")
     up.add_argument("--shards", type=int, default=1, help="shards of each Executor (default: 1)")

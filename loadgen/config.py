@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Collection
 from urllib.parse import urlsplit
 
 from loadgen.errors import ConfigError
 
-PROTOCOLS = ("grpc",)
+PROTOCOLS = ("grpc", "websocket", "http")
 GRPC_MODES = ("unary", "stream")
 KINDS = ("image", "text")
-_SCHEMES = {"grpc": "grpc", "grpcs": "grpc"}
+# URL scheme -> (protocol, tls)
+_SCHEMES = {"grpc": ("grpc", False), "grpcs": ("grpc", True), "ws": ("websocket", False),
+            "wss": ("websocket", True), "http": ("http", False), "https": ("http", True)}
+#: Wire format of each protocol's request bodies (see :func:`loadgen.encoding.encode`).
+PROTOCOL_WIRE = {"grpc": "protobuf", "websocket": "protobuf", "http": "json"}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -25,7 +30,7 @@ class TargetConfig:
     :param protocol: wire protocol, one of :data:`PROTOCOLS`.
     :param host: host name or IP address of the gateway.
     :param port: TCP port of the gateway.
-    :param tls: use TLS (``grpcs://``).
+    :param tls: use TLS (``grpcs://``, ``wss://``, ``https://``).
     :param grpc_mode: ``unary`` (one call per request) or ``stream`` (one long-lived
         ``/jina.JinaRPC/Call`` stream per user).
     :param timeout_s: per-request deadline in seconds.
@@ -55,26 +60,65 @@ class TargetConfig:
 
     @property
     def url(self) -> str:
-        """The target as a URL, e.g. ``grpc://127.0.0.1:12345``."""
-        return f"{'grpcs' if self.tls else self.protocol}://{self.address}"
+        """The target as a URL, e.g. ``grpc://127.0.0.1:12345`` or ``ws://127.0.0.1:8080``."""
+        return f"{scheme_of(self.protocol, self.tls)}://{self.address}"
+
+    @property
+    def wire(self) -> str:
+        """The request body format of the protocol: ``protobuf`` or ``json``."""
+        return PROTOCOL_WIRE[self.protocol]
 
     @classmethod
-    def from_url(cls, url: str, **overrides) -> "TargetConfig":
-        """Parse ``grpc://HOST:PORT`` (or ``grpcs://``) into a target.
+    def from_url(cls, url: str, *, default_protocol: str = "grpc", **overrides) -> "TargetConfig":
+        """Parse ``grpc://``, ``ws://`` or ``http://HOST:PORT`` (``grpcs``, ``wss``, ``https``
+        with TLS) into a target; the scheme decides the protocol.
 
+        :param default_protocol: the protocol of a URL without a scheme (``HOST:PORT``).
         :raises ConfigError: for an unknown scheme, a missing host or port.
         """
-        parts = urlsplit(url if "://" in url else f"grpc://{url}")
+        parts = urlsplit(url if "://" in url else f"{scheme_of(default_protocol, False)}://{url}")
         scheme = parts.scheme.lower()
         if scheme not in _SCHEMES:
-            raise ConfigError(f"--host: unsupported scheme {scheme!r} in {url!r}; use grpc://HOST:PORT")
+            raise ConfigError(f"--host: unsupported scheme {scheme!r} in {url!r}; use grpc://, ws:// or "
+                              f"http://HOST:PORT (grpcs://, wss://, https:// for TLS)")
         try:
             port = parts.port
         except ValueError:
             raise ConfigError(f"--host: bad port in {url!r}; use grpc://HOST:PORT, e.g. grpc://127.0.0.1:12345")
         if not parts.hostname or port is None:
             raise ConfigError(f"--host: {url!r} needs a host and a port, e.g. grpc://127.0.0.1:12345")
-        return cls(protocol=_SCHEMES[scheme], host=parts.hostname, port=port, tls=scheme == "grpcs", **overrides)
+        protocol, tls = _SCHEMES[scheme]
+        return cls(protocol=protocol, host=parts.hostname, port=port, tls=tls, **overrides)
+
+
+def scheme_of(protocol: str, tls: bool) -> str:
+    """The URL scheme of ``protocol`` (``grpc``/``websocket``/``http``), e.g. ``wss`` with TLS."""
+    return next((s for s, pair in _SCHEMES.items() if pair == (protocol, tls)), protocol)
+
+
+def resolve_protocol(*, host: str, requested: str = "", pinned: Collection[str] = ()) -> str:
+    """The protocol of a run: ``host``'s scheme, else ``requested`` (``--protocol``), else the
+    one the locustfile's users pin (e.g. ``JinaHttpUser``), else ``grpc``.
+
+    :param host: ``--host`` (may be empty or lack a scheme).
+    :param requested: ``--protocol``, or empty when not given.
+    :param pinned: protocols pinned by user classes (empty when they follow the run).
+    :raises ConfigError: when any two of them disagree, naming the option to fix.
+    """
+    if len(set(pinned)) > 1:
+        raise ConfigError(f"--protocol: the locustfile mixes users of {', '.join(sorted(set(pinned)))}; "
+                          f"one run speaks one protocol")
+    protocol = requested or next(iter(pinned), "") or "grpc"
+    if "://" in host:
+        from_host = TargetConfig.from_url(host).protocol
+        if requested and requested != from_host:
+            raise ConfigError(f"--protocol {requested} does not match --host {host} (a {from_host} URL); "
+                              f"drop --protocol or give a {scheme_of(requested, False)}:// URL")
+        protocol = from_host
+    if pinned and protocol not in pinned:
+        raise ConfigError(f"--protocol: the locustfile's users speak only {next(iter(pinned))} but the run uses "
+                          f"{protocol}; derive them from JinaUser to follow --protocol/--host")
+    return protocol
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -2,9 +2,10 @@
 
 jina pins ``urllib3<2`` and Locust needs urllib3 2, so the Flow runs under the flow
 virtualenv's ``jina flow --uses`` in a separate process group; this module never imports
-jina. Readiness is the gateway's dry-run answer, not a sleep. Stopping sends SIGINT to the
-whole group (SIGTERM to the parent alone leaves Executors holding their ports), then
-SIGKILL to whatever is left.
+jina. Readiness is the gateway's dry-run answer (the gRPC RPC, or ``GET /dry_run`` of a
+websocket or HTTP gateway; see :mod:`loadgen.protocols.probes`), not a sleep. Stopping
+sends SIGINT to the whole group (SIGTERM to the parent alone leaves Executors holding
+their ports), then SIGKILL to whatever is left.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from typing import Optional
 from loadgen.config import TargetConfig
 from loadgen.errors import ConfigError
 
-FLOW_PROTOCOLS = ("grpc",)
+FLOW_PROTOCOLS = ("grpc", "websocket", "http")
 
 
 class FlowError(RuntimeError):
@@ -33,7 +34,7 @@ class FlowConfig:
     """How to run a demo Flow.
 
     :param flow: a name under ``scenarios/flows`` (``image``, ``text``) or a path to YAML.
-    :param protocol: gateway protocol.
+    :param protocol: gateway protocol: ``grpc``, ``websocket`` or ``http``.
     :param port: gateway port; None picks a free one.
     :param replicas: replicas of each Executor (``JINA_REPLICAS_*``).
     :param shards: shards of each Executor (``JINA_SHARDS_*``).
@@ -200,7 +201,7 @@ def start_flow(config: FlowConfig, *, log_dir: Optional[Path] = None) -> FlowPro
 
 
 def _wait_ready(flow: FlowProcess) -> None:
-    from loadgen.protocols.grpc import probe  # grpcio only when a Flow is started
+    from loadgen.protocols import probe
 
     deadline = time.monotonic() + flow.config.startup_timeout_s
     reason = "not started"

@@ -54,17 +54,19 @@ class PoolSet:
         return sum(p.nbytes for p in self.pools.values())
 
 
-def build_pools(payload: PayloadConfig, endpoints: Sequence[str], *, seed: int) -> PoolSet:
+def build_pools(payload: PayloadConfig, endpoints: Sequence[str], *, seed: int, wire: str = "protobuf") -> PoolSet:
     """Build one pool per endpoint within ``payload.pool_mb`` (split evenly by endpoint).
 
     A pool holds ``payload.pool_size`` requests, or fewer when they would not fit; then a
-    note says so. :raises ConfigError: when not even one request of an endpoint fits.
+    note says so. ``wire`` is the target's body format (``TargetConfig.wire``): ``protobuf``
+    for gRPC and websocket, ``json`` for HTTP. :raises ConfigError: when not even one
+    request of an endpoint fits.
     """
     budget = payload.pool_mb * MIB / max(1, len(endpoints))
     pools, notes = {}, []
     for endpoint in endpoints:
         specs = request_specs(payload, endpoint, seed=endpoint_seed(seed, endpoint))
-        first = encode(next(specs))
+        first = encode(next(specs), wire=wire)
         fits = int(budget // max(1, first.size))
         if fits < 1:
             raise ConfigError(
@@ -75,7 +77,7 @@ def build_pools(payload: PayloadConfig, endpoints: Sequence[str], *, seed: int) 
         if count < payload.pool_size:
             notes.append(f"{endpoint}: pool holds {count} of --pool-size {payload.pool_size} requests "
                          f"to stay within --pool-mb {payload.pool_mb:g}")
-        rest = [encode(next(specs)) for _ in range(count - 1)]
+        rest = [encode(next(specs), wire=wire) for _ in range(count - 1)]
         pools[endpoint] = RequestPool(endpoint, [first, *rest])
     return PoolSet(pools=pools, notes=tuple(notes))
 

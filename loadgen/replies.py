@@ -5,11 +5,19 @@ decoded (``protocol``), or when it is wrong (``validation``): a route without an
 (the gateway silently skips an unknown endpoint or ``target_executor`` and still answers
 SUCCESS, which would otherwise look like fast fake throughput), a different number of
 documents than was sent, or a ``/search`` doc without exactly ``top_k`` matches.
+
+The HTTP gateway answers JSON without routes (:func:`check_json_reply`): the same document
+rules apply; a 4xx/5xx answer with a JSON body is ``gateway_status`` (naming the Executor's
+exception when the body carries one), an answer that is not JSON (e.g. a proxy's HTML
+page) is ``protocol``.
 """
 from __future__ import annotations
 
+import ast
+import json
+import re
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional, Sequence
 
 from google.protobuf.message import DecodeError
 
@@ -78,11 +86,15 @@ def _validate(docs, routes: tuple[Route, ...], request: EncodedRequest) -> Optio
         if route.end_s is None:
             return ValidationError(f"executor {route.executor!r} did not answer (its route has no end time); "
                                    f"check the endpoint {request.endpoint!r} and target_executor")
-    if len(docs) != request.n_docs:
-        return ValidationError(f"expected {request.n_docs} docs, got {len(docs)}")
+    return validate_docs([_match_count(doc) for doc in docs], request)
+
+
+def validate_docs(match_counts: Sequence[int], request: EncodedRequest) -> Optional[ValidationError]:
+    """Check the returned docs, given as their match counts (one entry per doc)."""
+    if len(match_counts) != request.n_docs:
+        return ValidationError(f"expected {request.n_docs} docs, got {len(match_counts)}")
     if request.expected_matches is not None:
-        for doc in docs:
-            got = _match_count(doc)
+        for got in match_counts:
             if got != request.expected_matches:
                 return ValidationError(f"expected {request.expected_matches} matches, got {got}")
     return None
@@ -98,3 +110,95 @@ def _match_count(doc: da.DocProto) -> int:
 def truncate(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
     """``text`` cut to ``limit`` characters (failure messages become Locust error keys)."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def check_json_reply(raw: bytes, request: EncodedRequest, *, status: int = 200) -> Reply:
+    """Decode an HTTP gateway's answer (``status``, JSON ``raw``) and validate it against
+    ``request``. The reply has no routes, so ``Reply.routes`` is always empty."""
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return Reply(0, (), ProtocolError(truncate(f"HTTP {status}: undecodable reply ({len(raw)} bytes): "
+                                                   f"{raw[:80]!r}")))
+    if not 200 <= status < 300:
+        return Reply(0, (), http_status_error(status, body))
+    try:
+        counts = [len(doc.get("matches") or ()) for doc in body["data"]]
+    except (KeyError, TypeError, AttributeError):
+        return Reply(0, (), ProtocolError(truncate(f"HTTP {status}: a reply without a list of docs: {raw[:80]!r}")))
+    return Reply(len(counts), (), validate_docs(counts, request))
+
+
+# FastAPI's error body of an Executor exception: {"detail": "ValueError('...')"}
+_EXCEPTION_REPR = re.compile(r"([A-Za-z_][\w.]*)\((.*)\)", re.S)
+
+
+def http_status_error(status: int, body: Any) -> GatewayStatusError:
+    """A ``gateway_status`` failure of an HTTP error answer, naming the exception if any."""
+    detail = _http_detail(body)
+    match = _EXCEPTION_REPR.fullmatch(detail)
+    if match is None:
+        return GatewayStatusError(truncate(f"HTTP {status}: {detail}"))
+    try:
+        args = ", ".join(map(str, ast.literal_eval(f"({match.group(2)},)")))
+    except (ValueError, SyntaxError):
+        args = match.group(2)
+    return GatewayStatusError(truncate(f"{match.group(1)} (HTTP {status}): {args}"))
+
+
+def _http_detail(body: Any) -> str:
+    # 4xx/500 carry {"detail": ...} (a string, or a list of schema errors on 422); 503/504
+    # echo the request with header.status.description.
+    if not isinstance(body, dict):
+        return str(body)
+    detail = body.get("detail")
+    if detail is None:
+        detail = ((body.get("header") or {}).get("status") or {}).get("description")
+    if isinstance(detail, list):
+        detail = "; ".join(map(_schema_error, detail))
+    return str(detail) if detail else "no detail"
+
+
+def _schema_error(error: Any) -> str:
+    """One entry of a 422 answer, e.g. ``body.data.0.tensor: value is not a valid list``."""
+    if not isinstance(error, dict):
+        return str(error)
+    return f"{'.'.join(map(str, error.get('loc', ())))}: {error.get('msg')}"
+
+
+def reply_request_id(raw: bytes) -> Optional[str]:
+    """``header.request_id`` of a serialized ``DataRequestProto``, reading only the header
+    field(s) (~3 µs, where parsing a 1 MB reply takes ~200 µs); None when ``raw`` is not a
+    valid message."""
+    try:
+        header = b"".join(_fields(raw, number=1))
+        return jp.HeaderProto.FromString(header).request_id
+    except (DecodeError, IndexError, ValueError):
+        return None
+
+
+def _fields(raw: bytes, *, number: int):
+    """The payloads of top-level length-delimited fields ``number`` (every field of
+    ``DataRequestProto`` is one); several occurrences merge, as protobuf does."""
+    pos = 0
+    while pos < len(raw):
+        key, pos = _varint(raw, pos)
+        if key & 7 != 2:
+            raise ValueError(f"unexpected wire type {key & 7}")
+        length, pos = _varint(raw, pos)
+        if pos + length > len(raw):
+            raise ValueError("truncated message")
+        if key >> 3 == number:
+            yield raw[pos:pos + length]
+        pos += length
+
+
+def _varint(raw: bytes, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = raw[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, pos
+        shift += 7

@@ -35,7 +35,7 @@ class Result:
     """Outcome of one request.
 
     :param endpoint: the Jina endpoint, e.g. ``/search``.
-    :param protocol: ``grpc`` (later also ``websocket``, ``http``).
+    :param protocol: ``grpc``, ``websocket`` or ``http`` (the Locust request_type).
     :param started_at: epoch seconds when the request was handed to the transport.
     :param latency_s: seconds from send to complete reply (see the transport's docstring).
     :param bytes_out: request bytes put on the wire.

@@ -1,7 +1,8 @@
-"""Shared fixtures: one real demo Flow (from .venv-flow) for the whole session.
+"""Shared fixtures: real demo Flows (from .venv-flow), one per protocol, for the whole session.
 
-The Flow runs on 127.0.0.1 with a free port, is pre-indexed with a few small documents so
-that /search returns ``TOP_K`` matches, and is stopped at the end of the session.
+Each Flow runs on 127.0.0.1 with a free port, is pre-indexed with a few small documents so
+that /search returns ``TOP_K`` matches, and is stopped at the end of the session. ``flow``
+(gRPC) serves most tests; ``flow_ws`` and ``flow_http`` start only when a test asks for them.
 """
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ import pytest
 from loadgen.config import PayloadConfig
 from loadgen.encoding import encode
 from loadgen.flowctl import FlowConfig, start_flow
-from loadgen.pools import request_specs
-from loadgen.protocols.grpc import GrpcTransport
+from loadgen.pools import build_pools, request_specs
+from loadgen.protocols import open_transport
 
 ROOT = Path(__file__).resolve().parent.parent
 TOP_K = 5
@@ -26,9 +27,25 @@ RAISE_MARKER = "boom-marker"
 
 @pytest.fixture(scope="session")
 def flow(tmp_path_factory):
-    """A running demo Flow; its indexer raises on texts containing ``RAISE_MARKER``."""
-    config = FlowConfig(flow="image", top_k=TOP_K, raise_on=RAISE_MARKER, startup_timeout_s=120)
-    with start_flow(config, log_dir=tmp_path_factory.mktemp("flow")) as running:
+    """A running gRPC demo Flow; its indexer raises on texts containing ``RAISE_MARKER``."""
+    yield from _running_flow("grpc", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def flow_ws(tmp_path_factory):
+    """Like ``flow``, with a websocket gateway."""
+    yield from _running_flow("websocket", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def flow_http(tmp_path_factory):
+    """Like ``flow``, with an HTTP gateway."""
+    yield from _running_flow("http", tmp_path_factory)
+
+
+def _running_flow(protocol: str, tmp_path_factory):
+    config = FlowConfig(flow="image", protocol=protocol, top_k=TOP_K, raise_on=RAISE_MARKER, startup_timeout_s=120)
+    with start_flow(config, log_dir=tmp_path_factory.mktemp(f"flow-{protocol}")) as running:
         _preindex(running.target)
         yield running
 
@@ -37,10 +54,24 @@ def _preindex(target) -> None:
     for kind in ("image", "text"):
         payload = PayloadConfig(kind=kind, request_size=4, image_shape=SMALL_IMAGE, top_k=TOP_K)
         specs = request_specs(payload, "/index", seed=123)
-        with GrpcTransport(target) as transport:
+        with open_transport(target) as transport:
             for _ in range(3):
-                result = transport.send(encode(next(specs)))
+                result = transport.send(encode(next(specs), wire=target.wire))
                 assert result.ok, result.error
+
+
+def send_pooled(target, kind: str, endpoints=("/index", "/search", "/search")):
+    """Send pooled requests of ``kind`` (3 docs each, ``target``'s wire format) over one
+    transport, check that each succeeded; returns the transport's class and the results."""
+    payload = PayloadConfig(kind=kind, request_size=3, image_shape=SMALL_IMAGE, top_k=TOP_K, pool_size=2)
+    pools = build_pools(payload, ["/index", "/search"], seed=5, wire=target.wire).pools
+    with open_transport(target) as transport:
+        results = [transport.send(pools[endpoint].next()) for endpoint in endpoints]
+    for result in results:
+        assert result.ok, result.error
+        assert result.protocol == target.protocol and result.docs_returned == 3 and result.bytes_in > 0
+        assert 0 < result.latency_s < 10
+    return type(transport), results
 
 
 def run_locust(args: list[str], *, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:

@@ -1,6 +1,6 @@
 import pytest
 
-from loadgen.config import PayloadConfig, TargetConfig, parse_image_shape, parse_task_mix
+from loadgen.config import PayloadConfig, TargetConfig, parse_image_shape, parse_task_mix, resolve_protocol
 from loadgen.errors import ConfigError
 
 
@@ -53,3 +53,39 @@ def test_target_validation():
         TargetConfig(grpc_mode="bidi")
     with pytest.raises(ConfigError, match="--timeout"):
         TargetConfig(timeout_s=0)
+
+
+@pytest.mark.parametrize("url, protocol, tls", [
+    ("grpc://h:1", "grpc", False), ("grpcs://h:1", "grpc", True), ("ws://h:1", "websocket", False),
+    ("wss://h:1", "websocket", True), ("http://h:1", "http", False), ("HTTPS://h:1", "http", True),
+])
+def test_the_scheme_decides_the_protocol_and_round_trips(url, protocol, tls):
+    target = TargetConfig.from_url(url)
+    assert (target.protocol, target.tls) == (protocol, tls)
+    assert target.url == url.lower() and TargetConfig.from_url(target.url) == target
+    assert target.wire == ("json" if protocol == "http" else "protobuf")
+
+
+def test_a_host_without_scheme_takes_the_default_protocol():
+    assert TargetConfig.from_url("h:8080", default_protocol="http").url == "http://h:8080"
+    assert TargetConfig.from_url("h:8080", default_protocol="websocket").protocol == "websocket"
+
+
+@pytest.mark.parametrize("host, requested, pinned, expected", [
+    ("", "", (), "grpc"), ("", "http", (), "http"), ("", "", ("websocket",), "websocket"),
+    ("ws://h:1", "", (), "websocket"), ("ws://h:1", "websocket", ("websocket",), "websocket"),
+    ("h:1", "http", (), "http"), ("h:1", "", (), "grpc"),
+])
+def test_resolve_protocol(host, requested, pinned, expected):
+    assert resolve_protocol(host=host, requested=requested, pinned=pinned) == expected
+
+
+@pytest.mark.parametrize("host, requested, pinned, needle", [
+    ("grpc://h:1", "http", (), "--protocol http does not match --host grpc://h:1 (a grpc URL)"),
+    ("http://h:1", "", ("grpc",), "--protocol: the locustfile's users speak only grpc but the run uses http"),
+    ("", "", ("grpc", "http"), "--protocol: the locustfile mixes users of grpc, http"),
+])
+def test_resolve_protocol_conflicts_name_the_option(host, requested, pinned, needle):
+    with pytest.raises(ConfigError) as err:
+        resolve_protocol(host=host, requested=requested, pinned=pinned)
+    assert needle in str(err.value)

@@ -1,9 +1,13 @@
+import json
+
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from loadgen.documents import image_documents, text_documents
-from loadgen.encoding import RequestSpec, encode, next_request_id, request_id_fragment
+from loadgen.encoding import RequestSpec, encode, next_request_id, request_id_fragment, tensor_json
 from loadgen.wire import jina_pb2 as jp
 
 
@@ -51,3 +55,27 @@ def test_fragment_equals_protobuf_serialization(request_id):
 def test_request_ids_are_monotonic_strings():
     a, b = next_request_id(), next_request_id()
     assert a != b and a[:16] == b[:16]
+
+
+def test_json_body_is_what_the_http_gateway_validates():
+    docs = [*image_documents(2, seed=1, shape=(4, 5, 3)), *text_documents(1, seed=2)]
+    req = encode(RequestSpec(endpoint="/search", docs=docs, parameters={"top_k": 7}, target_executor="indexer",
+                             expected_matches=7), wire="json")
+    assert (req.wire, req.n_docs, req.expected_matches) == ("json", 3, 7)
+    assert req.payload() == req.body, "the gateway assigns request ids; the body goes out unchanged"
+    body = json.loads(req.body)
+    assert body["parameters"] == {"top_k": 7} and body["header"] == {"targetExecutor": "indexer"}
+    assert [d["id"] for d in body["data"]] == [d.id for d in docs]
+    assert np.array_equal(np.array(body["data"][0]["tensor"], dtype=np.uint8), docs[0].tensor)
+    assert body["data"][2] == {"id": docs[2].id, "text": docs[2].text}
+
+
+@given(hnp.arrays(st.sampled_from(["uint8", "int8", "int16", "uint16", "int32", "float32"]),
+                  hnp.array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=4)))
+def test_tensor_json_equals_json_dumps_of_nested_lists(array):
+    assert tensor_json(array) == json.dumps(array.tolist(), separators=(",", ":"))
+
+
+def test_unknown_wire_format_is_a_programming_error():
+    with pytest.raises(ValueError, match="unknown wire format 'xml'"):
+        encode(RequestSpec(endpoint="/index", docs=[]), wire="xml")

@@ -1,6 +1,10 @@
-from loadgen.encoding import EncodedRequest
+import json
+
+import pytest
+
+from loadgen.encoding import EncodedRequest, request_id_fragment
 from loadgen.errors import GatewayStatusError, ProtocolError, ValidationError
-from loadgen.replies import check_reply
+from loadgen.replies import Reply, check_json_reply, check_reply, reply_request_id
 from loadgen.wire import jina_pb2 as jp
 
 
@@ -69,3 +73,41 @@ def test_docs_bytes_replies_are_understood():
     msg = jp.DataRequestProto()
     msg.data.docs_bytes = inner.data.docs.SerializeToString()
     assert check_reply(msg.SerializeToString(), _request(expected_matches=1)).error is None
+
+
+def _json(n_docs=2, matches=3) -> bytes:
+    docs = [{"id": f"d{i}", "matches": [{"id": f"m{j}"} for j in range(matches)]} for i in range(n_docs)]
+    return json.dumps({"data": docs, "parameters": {}, "header": {"requestId": "x"}}).encode()
+
+
+def test_a_good_json_reply_passes_without_routes():
+    reply = check_json_reply(_json(), _request(expected_matches=3))
+    assert reply == Reply(docs_returned=2, routes=(), error=None)
+
+
+@pytest.mark.parametrize("raw, status, kind, message", [
+    (_json(matches=2), 200, "validation", "expected 3 matches, got 2"),
+    (_json(n_docs=1), 200, "validation", "expected 2 docs, got 1"),
+    (b'{"detail":"ValueError(\\"doc d1 has the marker \'m\'\\")"}', 500, "gateway_status",
+     "ValueError (HTTP 500): doc d1 has the marker 'm'"),
+    (b'{"detail":"Not Found"}', 404, "gateway_status", "HTTP 404: Not Found"),
+    (b'{"detail":[{"loc":["body","data",0,"tensor"],"msg":"not a list","type":"x"}]}', 422, "gateway_status",
+     "HTTP 422: body.data.0.tensor: not a list"),
+    (b'{"header":{"status":{"code":1,"description":"deployment down"}}}', 503, "gateway_status",
+     "HTTP 503: deployment down"),
+    (b"<html><h1>502 Bad Gateway</h1></html>", 502, "protocol", "HTTP 502: undecodable reply (37 bytes)"),
+    (b'{"docs": []}', 200, "protocol", "HTTP 200: a reply without a list of docs"),
+])
+def test_json_reply_failures_are_classified(raw, status, kind, message):
+    error = check_json_reply(raw, _request(expected_matches=3), status=status).error
+    assert error.kind == kind and str(error).startswith(message)
+
+
+def test_reply_request_id_reads_only_the_header():
+    msg = jp.DataRequestProto.FromString(_reply(n_docs=3))
+    msg.header.request_id = "abc"
+    raw = msg.SerializeToString()
+    assert reply_request_id(raw) == "abc"
+    assert reply_request_id(raw + request_id_fragment("later")) == "later", "merged like protobuf"
+    assert reply_request_id(_reply()) == "" and reply_request_id(b"\xff\xff\xff") is None
+    assert reply_request_id(raw[:-5]) is None, "truncated"

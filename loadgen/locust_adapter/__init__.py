@@ -1,9 +1,10 @@
 """Locust integration: the only part of loadgen that imports locust or gevent.
 
 A locustfile calls :func:`register` once, then defines users derived from
-:class:`~loadgen.locust_adapter.users.JinaGrpcUser`. See docs/architecture.md.
+:class:`~loadgen.locust_adapter.users.JinaUser` (the run's protocol) or one that pins a
+protocol (``JinaGrpcUser``, ``JinaWebsocketUser``, ``JinaHttpUser``). See docs/architecture.md.
 """
 from loadgen.locust_adapter.session import register
-from loadgen.locust_adapter.users import JinaGrpcUser, JinaUser
+from loadgen.locust_adapter.users import JinaGrpcUser, JinaHttpUser, JinaUser, JinaWebsocketUser
 
-__all__ = ["JinaGrpcUser", "JinaUser", "register"]
+__all__ = ["JinaGrpcUser", "JinaHttpUser", "JinaUser", "JinaWebsocketUser", "register"]

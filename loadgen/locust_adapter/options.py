@@ -17,7 +17,7 @@ from loadgen.slo import Slo, parse_slo
 # (option, env var, default, help); types are parsed in read_options so that every bad value
 # gets our one-line message instead of argparse's usage dump.
 OPTIONS: tuple[tuple[str, str, Optional[str], str], ...] = (
-    ("--protocol", "LOADGEN_PROTOCOL", "grpc", f"gateway protocol: {'|'.join(PROTOCOLS)}"),
+    ("--protocol", "LOADGEN_PROTOCOL", "", f"gateway protocol: {'|'.join(PROTOCOLS)} (default: --host's scheme, else grpc)"),
     ("--grpc-mode", "LOADGEN_GRPC_MODE", "unary", f"gRPC call style: {'|'.join(GRPC_MODES)} (stream = one long-lived Call per user)"),
     ("--request-size", "LOADGEN_REQUEST_SIZE", "8", "documents per request"),
     ("--top-k", "LOADGEN_TOP_K", "10", "matches requested (and required) per query document on /search"),
@@ -56,7 +56,7 @@ def add_arguments(parser: Any) -> None:
 class RunOptions:
     """loadgen's options of one Locust run, validated."""
 
-    protocol: str
+    protocol: str  # "" until resolved: --host's scheme decides (config.resolve_protocol)
     grpc_mode: str
     timeout_s: float
     task_mix: dict[str, int]
@@ -73,7 +73,7 @@ class RunOptions:
 
 def read_options(parsed: Any, *, kind: str) -> RunOptions:
     """Validate Locust's parsed options. :raises ConfigError: naming the option and the fix."""
-    if parsed.protocol not in PROTOCOLS:
+    if parsed.protocol and parsed.protocol not in PROTOCOLS:
         raise ConfigError(f"--protocol: unknown protocol {parsed.protocol!r}; use one of {', '.join(PROTOCOLS)}")
     if parsed.grpc_mode not in GRPC_MODES:
         raise ConfigError(f"--grpc-mode: unknown mode {parsed.grpc_mode!r}; use unary or stream")

@@ -2,8 +2,9 @@
 
 Lifecycle (master/local process unless noted):
 
-- ``init``: validate options (exit 2 on bad input); with no ``--host`` start the embedded
-  demo Flow, else check that the host answers; pre-index documents.
+- ``init``: validate options (exit 2 on bad input); pick the protocol (``--host``'s scheme,
+  else ``--protocol``, else the one the users pin, else grpc; a disagreement exits 2); with
+  no ``--host`` start the embedded demo Flow with it, else probe the host; pre-index documents.
 - ``test_start`` (every process): reset metrics, start the run clock; on load-generating
   processes build the request pools (encoding happens here, never in a timed span).
 - ``report_to_master`` (worker) / ``worker_report`` (master): ship and merge metrics;
@@ -19,6 +20,7 @@ import logging
 import random
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Optional
 
@@ -26,7 +28,7 @@ import gevent
 from locust.runners import WORKER_REPORT_INTERVAL, STATE_INIT, STATE_STOPPED, LocalRunner, MasterRunner, WorkerRunner
 
 from loadgen.breakdown import Breakdown, breakdown, timings
-from loadgen.config import TargetConfig
+from loadgen.config import PROTOCOLS, TargetConfig, resolve_protocol
 from loadgen.documents import worker_seed
 from loadgen.encoding import EncodedRequest, encode
 from loadgen.errors import ConfigError
@@ -34,7 +36,7 @@ from loadgen.flowctl import FlowConfig, FlowError, FlowProcess, start_flow
 from loadgen.locust_adapter.options import RunOptions, add_arguments, read_options
 from loadgen.metrics import Metrics
 from loadgen.pools import PoolSet, build_pools, request_specs
-from loadgen.protocols import open_transport
+from loadgen.protocols import open_transport, probe
 from loadgen.reports import NO_ROUTES_NOTE, render_table, summarize, write_json_atomic
 from loadgen.results import Result
 from loadgen.slo import EXIT_CODE as SLO_EXIT_CODE
@@ -72,8 +74,8 @@ class Session:
     @property
     def target(self) -> TargetConfig:
         """The gateway, from Locust's host (set by ``--host``, the embedded Flow or the master)."""
-        return TargetConfig.from_url(self.environment.host, grpc_mode=self.options.grpc_mode,
-                                     timeout_s=self.options.timeout_s)
+        return TargetConfig.from_url(self.environment.host, default_protocol=self.options.protocol or "grpc",
+                                     grpc_mode=self.options.grpc_mode, timeout_s=self.options.timeout_s)
 
     def open_transport(self):
         return open_transport(self.target)
@@ -112,7 +114,7 @@ class Session:
     def build_pools(self) -> None:
         index = getattr(self.environment.runner, "worker_index", 0) or 0
         self.pools = build_pools(self.options.payload, self._endpoints,
-                                 seed=worker_seed(self.options.payload.seed, index))
+                                 seed=worker_seed(self.options.payload.seed, index), wire=self.target.wire)
         for note in self.pools.notes:
             log.warning(note)
         log.info("request pools ready: %d requests, %.1f MiB", sum(len(p) for p in self.pools.pools.values()),
@@ -246,7 +248,10 @@ def _on_init(environment: Any, runner: Any, kind: str) -> None:
 
 
 def _resolve_target(session: Session) -> None:
-    env, opts = session.environment, session.options
+    env = session.environment
+    protocol = resolve_protocol(host=env.host or "", requested=session.options.protocol,
+                                pinned=_pinned_protocols(env))
+    session.options = opts = replace(session.options, protocol=protocol)
     if not env.host:
         config = FlowConfig(flow=opts.flow, protocol=opts.protocol, replicas=opts.flow_replicas,
                             shards=opts.flow_shards, top_k=opts.payload.top_k)
@@ -256,15 +261,17 @@ def _resolve_target(session: Session) -> None:
         log.info("demo Flow ready at %s (log: %s)", env.host, session.flow.log_path)
         return
     target = session.target  # raises ConfigError for a malformed --host
-    if target.protocol != opts.protocol:
-        raise ConfigError(f"--host {env.host} is a {target.protocol} URL but --protocol is {opts.protocol}")
+    env.host = target.url  # with its scheme: workers take the protocol from the host they are sent
     if not opts.skip_host_check:
-        from loadgen.protocols.grpc import probe
-
         reason = probe(target, timeout_s=min(5.0, opts.timeout_s))
         if reason is not None:
             raise ConfigError(f"--host {env.host}: no Jina gateway answers ({reason}); start one with "
                               f"`loadgen flow up`, fix --host, or omit --host to use the demo Flow")
+
+
+def _pinned_protocols(environment: Any) -> set[str]:
+    """Protocols the locustfile's users pin (``JinaGrpcUser`` ...); ``JinaUser`` pins none."""
+    return {cls.protocol for cls in environment.user_classes or () if getattr(cls, "protocol", None) in PROTOCOLS}
 
 
 def _preindex(session: Session) -> None:
@@ -276,10 +283,10 @@ def _preindex(session: Session) -> None:
         return
     payload = opts.payload
     specs = request_specs(payload, "/index", seed=worker_seed(payload.seed, 999_983))
-    started = time.perf_counter()
+    started, wire = time.perf_counter(), session.target.wire
     with session.open_transport() as transport:
         for _ in range(-(-count // payload.request_size)):
-            result = transport.send(encode(next(specs)))
+            result = transport.send(encode(next(specs), wire=wire))
             if result.error is not None:
                 raise ConfigError(f"--preindex-docs: indexing at {session.environment.host} failed: {result.error}")
     log.info("pre-indexed %d documents in %.1f s", count, time.perf_counter() - started)

@@ -1,12 +1,16 @@
 """Locust users that drive a Jina gateway with pre-encoded requests.
 
-Each user owns one transport (one gRPC channel) opened in ``on_start`` -- never at import
-time, because a channel created before Locust forks ``--processes`` workers hangs them.
+Each user owns one transport (a gRPC channel, a websocket connection or a keep-alive HTTP
+connection; the run's protocol comes from ``--host``/``--protocol``) opened in ``on_start``
+-- never at import time, because a channel created before Locust forks ``--processes``
+workers hangs them.
 The default task draws an endpoint from ``--task-mix`` and sends the next pooled request;
 timing happens inside the transport, and :meth:`JinaUser.send` reports the result to
 Locust's ``request`` event and to loadgen's HDR metrics.
 """
 from __future__ import annotations
+
+from typing import Optional
 
 import grpc.experimental.gevent
 from locust import User, constant, task
@@ -24,7 +28,7 @@ class JinaUser(User):
 
     Example::
 
-        class SearchOnly(JinaGrpcUser):
+        class SearchOnly(JinaUser):
             @task
             def search(self):
                 self.send("/search")
@@ -32,8 +36,10 @@ class JinaUser(User):
 
     abstract = True
     wait_time = constant(0)
-    #: request_type reported to Locust, and the transport used.
-    protocol = "grpc"
+    #: None: speak the run's protocol (``--host``'s scheme or ``--protocol``). A subclass that
+    #: pins one (``JinaGrpcUser``, ...) makes a run of another protocol a usage error (exit 2)
+    #: and, without ``--host``/``--protocol``, chooses the embedded Flow's protocol.
+    protocol: Optional[str] = None
 
     def on_start(self) -> None:
         self.session = session_of(self.environment)
@@ -61,3 +67,17 @@ class JinaGrpcUser(JinaUser):
 
     abstract = True
     protocol = "grpc"
+
+
+class JinaWebsocketUser(JinaUser):
+    """A Jina websocket user (one connection, binary protobuf frames); ``request_type="websocket"``."""
+
+    abstract = True
+    protocol = "websocket"
+
+
+class JinaHttpUser(JinaUser):
+    """A Jina HTTP user (one keep-alive connection, JSON bodies, no routes); ``request_type="http"``."""
+
+    abstract = True
+    protocol = "http"

@@ -1,4 +1,8 @@
-"""Protocol transports and their registry: ``get_transport("grpc")`` returns the class."""
+"""Protocol transports, their registry and readiness probes: the one switch by protocol.
+
+``open_transport(target)`` returns the transport of ``target.protocol`` (``grpc``,
+``websocket``, ``http``); ``probe(target)`` asks that gateway whether it is ready.
+"""
 from __future__ import annotations
 
 from typing import Callable
@@ -6,6 +10,7 @@ from typing import Callable
 from loadgen.config import TargetConfig
 from loadgen.errors import ConfigError
 from loadgen.protocols.base import Transport
+from loadgen.protocols.probes import probe
 
 
 def _grpc(target: TargetConfig) -> Transport:
@@ -14,8 +19,20 @@ def _grpc(target: TargetConfig) -> Transport:
     return GrpcTransport(target)
 
 
-# Imported lazily so that `import loadgen` does not pull in grpcio.
-TRANSPORTS: dict[str, Callable[[TargetConfig], Transport]] = {"grpc": _grpc}
+def _websocket(target: TargetConfig) -> Transport:
+    from loadgen.protocols.websocket import WebsocketTransport
+
+    return WebsocketTransport(target)
+
+
+def _http(target: TargetConfig) -> Transport:
+    from loadgen.protocols.http import HttpTransport  # geventhttpclient imports gevent
+
+    return HttpTransport(target)
+
+
+# Imported lazily so that `import loadgen` pulls in neither grpcio, websockets nor gevent.
+TRANSPORTS: dict[str, Callable[[TargetConfig], Transport]] = {"grpc": _grpc, "websocket": _websocket, "http": _http}
 
 
 def open_transport(target: TargetConfig) -> Transport:
@@ -30,4 +47,4 @@ def open_transport(target: TargetConfig) -> Transport:
     return factory(target)
 
 
-__all__ = ["TRANSPORTS", "Transport", "open_transport"]
+__all__ = ["TRANSPORTS", "Transport", "open_transport", "probe"]

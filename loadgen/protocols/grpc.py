@@ -20,8 +20,7 @@ from loadgen.config import TargetConfig
 from loadgen.encoding import EncodedRequest
 from loadgen.errors import ConnectError, ProtocolError, RequestFailure, RequestTimeout
 from loadgen.protocols.base import TransportBase
-from loadgen.replies import check_reply, truncate
-from loadgen.results import Result
+from loadgen.replies import truncate
 from loadgen.wire import jina_pb2 as jp
 
 UNARY_PATH = "/jina.JinaSingleDataRequestRPC/process_single_data"
@@ -50,19 +49,7 @@ class GrpcTransport(TransportBase):
         self._unary = self._channel.unary_unary(UNARY_PATH)
         self._stream: Optional[_PingPongStream] = None
 
-    def send(self, request: EncodedRequest) -> Result:
-        payload = request.payload()
-        started_at = time.time()
-        t0 = time.perf_counter()
-        try:
-            raw = self._exchange(payload)
-        except RequestFailure as failure:
-            return self._result(request, started_at, time.perf_counter() - t0, len(payload), error=failure)
-        latency_s = time.perf_counter() - t0
-        reply = check_reply(raw, request)
-        return self._result(request, started_at, latency_s, len(payload), raw=raw, reply=reply)
-
-    def _exchange(self, payload: bytes) -> bytes:
+    def _exchange(self, request: EncodedRequest, payload: bytes) -> bytes:
         if self._target.grpc_mode == "unary":
             try:
                 return self._unary(payload, timeout=self._target.timeout_s)
@@ -76,14 +63,6 @@ class GrpcTransport(TransportBase):
             self._stream.close()  # a failed stream is finished; the next send opens a new one
             self._stream = None
             raise
-
-    def _result(self, request, started_at, latency_s, bytes_out, *, raw=b"", reply=None, error=None) -> Result:
-        return Result(
-            endpoint=request.endpoint, protocol=self.protocol, started_at=started_at, latency_s=latency_s,
-            bytes_out=bytes_out, bytes_in=len(raw), docs_sent=request.n_docs,
-            docs_returned=reply.docs_returned if reply else 0, routes=reply.routes if reply else (),
-            error=reply.error if reply else error,
-        )
 
     def close(self) -> None:
         if self._stream is not None:

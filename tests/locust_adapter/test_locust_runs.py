@@ -86,6 +86,7 @@ def test_without_host_the_demo_flow_is_started_and_stopped(tmp_path):
     (["--grpc-mode", "bidi"], "--grpc-mode: unknown mode 'bidi'"),
     (["--host", "ftp://example:21"], "--host: unsupported scheme 'ftp'"),
     (["--timeout", "-3"], "--timeout: must be a number > 0"),
+    (["--protocol", "http", "--host", "grpc://127.0.0.1:1"], "--protocol http does not match --host grpc://127.0.0.1:1"),
 ])
 def test_bad_options_exit_2_with_a_one_line_error(tmp_path, args, needle):
     proc = run_locust(["-f", "locustfiles/image.py", "--headless", "-t", "2s", *args], cwd=ROOT, timeout=60)
@@ -93,8 +94,9 @@ def test_bad_options_exit_2_with_a_one_line_error(tmp_path, args, needle):
     assert needle in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_an_unreachable_host_is_a_usage_error(tmp_path):
-    host = f"grpc://127.0.0.1:{free_port()}"
+@pytest.mark.parametrize("scheme", ["grpc", "ws", "http"])
+def test_an_unreachable_host_is_a_usage_error(tmp_path, scheme):
+    host = f"{scheme}://127.0.0.1:{free_port()}"
     proc = run_locust(["-f", "locustfiles/text.py", "--headless", "-t", "2s", "--host", host], cwd=ROOT, timeout=60)
     assert proc.returncode == 2
     assert f"--host {host}: no Jina gateway answers" in proc.stderr and "Traceback" not in proc.stderr
@@ -190,3 +192,30 @@ def test_default_results_dir_is_timestamped_per_locustfile(flow, tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     (run_dir,) = (tmp_path / "results").iterdir()
     assert run_dir.name.endswith("-text") and (run_dir / "summary.json").is_file()
+
+
+@pytest.mark.parametrize("flow_fixture, protocol, locustfile", [
+    ("flow_ws", "websocket", "text"), ("flow_http", "http", "image"),
+])
+def test_headless_run_over_websocket_and_http(request, tmp_path, flow_fixture, protocol, locustfile):
+    target = request.getfixturevalue(flow_fixture).target
+    proc = run_locust(["-f", f"locustfiles/{locustfile}.py", "--protocol", protocol, "--host", target.url,
+                       "--image-shape", SHAPE, *_common(tmp_path)], cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = _summary(tmp_path)
+    search = summary["endpoints"]["/search"]
+    assert search["requests"] > 0 and search["failures"] == 0 and summary["total"]["failures"] == 0
+    assert summary["protocol"] == protocol and summary["target"] == target.url
+    assert bool(summary["executors"]) == (protocol == "websocket"), "the HTTP gateway returns no routes"
+
+
+def test_users_that_pin_another_protocol_are_a_usage_error(tmp_path):
+    locustfile = tmp_path / "pinned.py"
+    locustfile.write_text("from locust import events\n"
+                          "from loadgen.locust_adapter import JinaHttpUser, register\n"
+                          "register(events, kind='text')\n"
+                          "class Pinned(JinaHttpUser):\n    pass\n")
+    proc = run_locust(["-f", str(locustfile), "--headless", "-t", "2s", "--host", "grpc://127.0.0.1:1"],
+                      cwd=ROOT, timeout=60)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "--protocol: the locustfile's users speak only http but the run uses grpc" in proc.stderr

@@ -1,0 +1,48 @@
+"""Readiness probes: does a Jina gateway answer, with every Executor reachable?
+
+gRPC gateways answer the dry-run RPC (:func:`loadgen.protocols.grpc.probe`). Websocket and
+HTTP gateways both serve ``GET /dry_run`` (checked against jina 3.33): it sends an empty
+request through the whole Flow and answers a JSON ``StatusProto``, ``{"code": 0, ...}`` on
+success. It is read with the standard library, so probing imports neither gevent nor a
+websocket client (``loadgen flow up`` uses it outside Locust).
+"""
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Optional
+
+from loadgen.config import TargetConfig
+from loadgen.replies import truncate
+
+
+def probe(target: TargetConfig, *, timeout_s: float = 2.0) -> Optional[str]:
+    """Ask the gateway at ``target`` whether it is ready, with its protocol's probe.
+
+    :param timeout_s: seconds to wait for the answer.
+    :returns: None when it is ready, else a one-line reason.
+    """
+    if target.protocol == "grpc":
+        from loadgen.protocols.grpc import probe as grpc_probe  # grpcio only when needed
+
+        return grpc_probe(target, timeout_s=timeout_s)
+    return dry_run_http(target, timeout_s=timeout_s)
+
+
+def dry_run_http(target: TargetConfig, *, timeout_s: float = 2.0) -> Optional[str]:
+    """``GET /dry_run`` of a websocket or HTTP gateway; None when it says SUCCESS."""
+    url = f"{'https' if target.tls else 'http'}://{target.address}/dry_run"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout_s) as response:
+            status = json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return f"GET /dry_run answered HTTP {exc.code} (is this a Jina {target.protocol} gateway?)"
+    except (OSError, ValueError) as exc:  # URLError and timeouts are OSErrors
+        return truncate(f"GET /dry_run failed: {getattr(exc, 'reason', None) or exc}")
+    if not isinstance(status, dict):
+        return "GET /dry_run did not answer a status"
+    if status.get("code") in (0, "SUCCESS"):
+        return None
+    exception = status.get("exception") or {}
+    return truncate(f"gateway is not ready: {status.get('description') or exception.get('name') or status}")

@@ -1,0 +1,106 @@
+"""Jina websocket transport: one ``ws://HOST:PORT/`` connection per transport, binary frames.
+
+Each request is one binary frame holding the same pre-encoded ``DataRequestProto`` bytes as
+gRPC (:meth:`~loadgen.encoding.EncodedRequest.payload` with a fresh ``request_id``); each
+reply is one binary frame, a serialized ``DataRequestProto`` with routes, decoded and
+validated by :func:`loadgen.replies.check_reply` after the timed span. One request is in
+flight at a time; a reply carrying another ``request_id`` (a late answer to an earlier
+request) is discarded, its id read from the header alone (:func:`~loadgen.replies.reply_request_id`).
+
+Timed span (``Result.latency_s``, seconds, ``time.perf_counter``): from just before the
+frame is handed to ``websockets`` until the matching reply frame is complete. The
+connection opens lazily, so the first request of a transport, and the first after a
+failure, also pays the TCP and websocket handshakes (as gRPC's lazy channel does).
+
+Failures: refused, closed or reset → ``connect``, and the connection is dropped (the next
+send reconnects; the drop itself is that one request's failure); no reply within
+``target.timeout_s`` (handshake included) → ``timeout``, and the connection is dropped so
+that the late reply cannot be taken for the next one; a refused upgrade → ``protocol``.
+
+The gateway reads the subprotocol ``bytes`` from the request header (it answers without
+echoing it) and ends its request stream on the frame ``b'\\x00'``: :meth:`close` sends it, so
+the gateway finishes the stream cleanly, then closes the connection. Permessage-deflate is
+off (random tensors do not compress; it would cost client CPU) and so are keepalive pings
+(the load itself keeps the connection busy; a late pong under load would drop it).
+"""
+from __future__ import annotations
+
+import time
+from contextlib import ExitStack
+from typing import Optional
+
+from websockets.exceptions import ConnectionClosed, WebSocketException
+from websockets.sync.client import ClientConnection, connect
+
+from loadgen.config import TargetConfig
+from loadgen.encoding import EncodedRequest, next_request_id
+from loadgen.protocols.base import TransportBase, classify_client_error
+from loadgen.replies import reply_request_id
+
+#: The frame that ends the gateway's request stream (``bytes(True)`` in Jina's gateway).
+END_OF_STREAM = b"\x00"
+# Cap on waiting for the gateway's close frame when a connection is dropped or closed.
+CLOSE_TIMEOUT_S = 1.0
+
+
+class WebsocketTransport(TransportBase):
+    """Blocking websocket client of one Jina gateway (cooperative under gevent)."""
+
+    protocol = "websocket"
+
+    def __init__(self, target: TargetConfig):
+        self._target = target
+        self._url = f"{'wss' if target.tls else 'ws'}://{target.address}/"
+        self._stack: Optional[ExitStack] = None
+        self._connection: Optional[ClientConnection] = None
+        self._request_id = ""
+
+    def _payload(self, request: EncodedRequest) -> bytes:
+        self._request_id = next_request_id()  # one request in flight: the reply must carry it
+        return request.payload(self._request_id)
+
+    def _exchange(self, request: EncodedRequest, payload: bytes) -> bytes:
+        deadline = time.perf_counter() + self._target.timeout_s
+        try:
+            connection = self._connection or self._connect(deadline)
+            connection.send(payload)
+            return self._receive(connection, deadline)
+        except (OSError, WebSocketException) as exc:  # TimeoutError is an OSError
+            self._drop()
+            raise classify_client_error(exc, self._target.timeout_s, closed=ConnectionClosed,
+                                        other="websocket handshake or framing failed") from None
+
+    def _connect(self, deadline: float) -> ClientConnection:
+        # Entered through an ExitStack: websockets 17 warns when connect() is not used as a
+        # context manager, and this connection outlives any one `with` block.
+        self._stack = ExitStack()
+        self._connection = self._stack.enter_context(connect(
+            self._url, subprotocols=["bytes"], max_size=None, compression=None, ping_interval=None,
+            open_timeout=max(0.0, deadline - time.perf_counter()),
+            close_timeout=min(CLOSE_TIMEOUT_S, self._target.timeout_s),
+        ))
+        return self._connection
+
+    def _receive(self, connection: ClientConnection, deadline: float) -> bytes:
+        while True:
+            raw = connection.recv(timeout=max(0.0, deadline - time.perf_counter()), decode=False)
+            request_id = reply_request_id(raw)
+            if not request_id or request_id == self._request_id:  # undecodable: check_reply says why
+                return raw
+
+    def _drop(self) -> None:
+        stack, self._stack, self._connection = self._stack, None, None
+        if stack is not None:
+            try:
+                stack.close()
+            except (OSError, WebSocketException):
+                pass  # the connection is gone either way
+
+    def close(self) -> None:
+        """Send the end-of-stream frame, then close the connection; idempotent."""
+        if self._connection is not None:
+            try:
+                self._connection.send(END_OF_STREAM)
+            except (OSError, WebSocketException):
+                pass
+        self._drop()
