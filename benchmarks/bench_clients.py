@@ -1,6 +1,7 @@
 """`make bench`: client CPU per request and req/s -- loadgen vs jina.Client vs raw gRPC.
 
     .venv/bin/python benchmarks/bench_clients.py [--users 10] [--duration 15] [--quick] [--rounds 1]
+                                                 [--warmup 1] [--wait-quiet SECONDS]
 
 Starts the demo text Flow once (``loadgen.flowctl``), pre-indexes 200 docs through loadgen's
 ``GrpcTransport`` so every search returns 10 matches, then runs each client of
@@ -35,7 +36,7 @@ from loadgen.errors import ConfigError
 from loadgen.flowctl import FlowConfig, FlowError, FlowProcess, flow_python, start_flow
 from loadgen.pools import endpoint_seed, request_specs
 from loadgen.protocols.grpc import GrpcTransport
-from machine_load import RunLoad
+from machine_load import RunLoad, wait_quiet
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -91,11 +92,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=1, help="run every client this many times, interleaved; "
                         "report the median (default 1)")
     parser.add_argument("--warmup", type=float, default=1.0, help="seconds of load before each window (default 1)")
+    parser.add_argument("--wait-quiet", type=float, default=0.0, metavar="SECONDS",
+                        help=f"before each run, wait up to SECONDS until other processes use <= {BUSY_PCT:g}%% "
+                             "of a core (for shared machines; default 0: do not wait)")
     args = parser.parse_args(argv)
     if args.quick:
         args.duration = 5.0
-    if args.users < 1 or args.rounds < 1 or args.duration <= 0 or args.warmup < 0:
-        parser.error("--users and --rounds must be >= 1, --duration > 0, --warmup >= 0")
+    if args.users < 1 or args.rounds < 1 or args.duration <= 0 or args.warmup < 0 or args.wait_quiet < 0:
+        parser.error("--users and --rounds must be >= 1, --duration > 0, --warmup and --wait-quiet >= 0")
     return args
 
 
@@ -141,6 +145,9 @@ def run_rounds(specs: list[ClientSpec], flow: FlowProcess, args) -> dict[str, li
         for spec in specs:
             print(f"[round {round_no}/{args.rounds}] {spec.name}: {args.users} users, "
                   f"{args.warmup:g} s warm-up + {args.duration:g} s window ...", flush=True)
+            if args.wait_quiet > 0:
+                waited, pct = wait_quiet(flow.proc.pid, max_pct=BUSY_PCT, timeout_s=args.wait_quiet)
+                print(f"    waited {waited:.0f} s for a quiet machine (others: {pct:.0f}% of a core)", flush=True)
             with RunLoad(flow.proc.pid) as load:
                 result = run_client(spec, flow.target.url, args)
             result.update(client=spec.name, round=round_no, machine=load.result())
@@ -203,15 +210,27 @@ def machine_config(args, port: int) -> dict:
     """Run parameters and machine facts for bench.json's ``config``."""
     return {
         "users": args.users, "duration_s": args.duration, "warmup_s": args.warmup, "rounds": args.rounds,
+        "wait_quiet_s": args.wait_quiet,
         "aggregate": "rps and cpu_us_per_req: median over rounds; requests and failures: sums",
         "endpoint": "/search", "kind": PAYLOAD.kind, "request_size": PAYLOAD.request_size,
         "top_k": PAYLOAD.top_k, "preindexed_docs": PREINDEX_DOCS, "flow": "text", "flow_port": port,
         "nproc": os.cpu_count(), "machine": platform.machine(), "cpu_model": _cpu_model(),
+        "loadgen_revision": loadgen_revision(),
         "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "loadavg_end": os.getloadavg(),
         "client_venv": {"python": platform.python_version(),
                         **{p: metadata.version(p) for p in ("locust", "grpcio", "gevent", "protobuf")}},
         "flow_venv": flow_versions(str(flow_python(FlowConfig(flow="text")))),
     }
+
+
+def loadgen_revision() -> str:
+    """The checkout's commit, with ``+dirty`` when loadgen/ or locustfiles/ have uncommitted changes."""
+    def git(*cmd: str) -> str:
+        proc = subprocess.run(["git", *cmd], cwd=ROOT, capture_output=True, text=True)
+        return proc.stdout.strip() if proc.returncode == 0 else ""
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    return commit + ("+dirty" if git("status", "--porcelain", "loadgen", "locustfiles") else "")
 
 
 def _cpu_model() -> str:
@@ -233,7 +252,7 @@ def render(report: dict) -> str:
     rows.append("")
     for key, per_client in report["ratios"].items():
         for name, r in per_client.items():
-            value = "n/a" if r["value"] is None else f"{r['value']:.2f}x"
+            value = "n/a" if r["value"] is None else f"{r['value']:.3f}x"
             verdict = "met" if r["met"] else "MISSED"
             rows.append(f"{name} {r['metric']} / {r['baseline']}: {value} (target {r['target']}x) {verdict}")
     busiest = max(r["other_cpu_pct"] for r in report["config"]["runs"])
@@ -250,7 +269,7 @@ def run(args) -> int:
     write_search_docs(docs_file)
     specs = client_specs(docs_file)
     print("starting the demo text Flow ...", flush=True)
-    flow = start_flow(FlowConfig(flow="text", top_k=PAYLOAD.top_k), log_dir=RESULTS_DIR)
+    flow = start_flow(FlowConfig(flow="text", top_k=PAYLOAD.top_k), log_dir=RESULTS_DIR / "flow")
     try:
         print(f"Flow ready at {flow.target.url}; pre-indexing {PREINDEX_DOCS} docs ...", flush=True)
         preindex(flow.target)

@@ -6,19 +6,21 @@ The locustfile is loaded the way ``locust -f`` loads it (its ``register(events, 
 adds loadgen's options and listeners), options are parsed by Locust's own parser, and
 ``events.init`` creates loadgen's session. The users (``JinaGrpcUser``: session, pre-encoded
 pools, one gRPC channel per user, reply validation, HDR metrics and Locust's ``request``
-event) run under a ``LocalRunner`` with ``--task-mix search:1 --request-size 10 --top-k 10
---preindex-docs 0``.
+event, per-second time series under ``--results-dir``) run under a ``LocalRunner`` with
+``--task-mix search:1 --request-size 10 --top-k 10 --preindex-docs 0``.
 
 Timer (see bench_window.py for units): the window opens once all users are spawned (pools
 are built in ``test_start``, channels opened in ``on_start``) and ``--warmup`` seconds have
-passed; it closes before ``runner.quit()``. Requests and failures come from Locust's stats
-(every loadgen request fires Locust's ``request`` event). Prints one JSON line.
+passed; it closes before ``runner.quit()`` (after which loadgen writes its summary.json).
+Requests and failures come from Locust's stats (every loadgen request fires Locust's
+``request`` event). Prints one JSON line.
 """
 from __future__ import annotations
 
 from locust import events  # first: Locust applies gevent's monkey-patching on import
 
 import logging
+import time
 from pathlib import Path
 
 import gevent
@@ -29,14 +31,16 @@ from locust.util.load_locustfile import load_locustfile
 
 from bench_window import Window, client_parser, emit
 
-LOCUSTFILE = Path(__file__).resolve().parent.parent / "locustfiles" / "text.py"
+ROOT = Path(__file__).resolve().parent.parent
+LOCUSTFILE = ROOT / "locustfiles" / "text.py"
 SPAWN_TIMEOUT_S = 60.0
 
 
 def locust_options(args):
     """Locust's parsed options, including loadgen's (registered by the locustfile)."""
     argv = ["-f", str(LOCUSTFILE), "--headless", "-H", args.host, "--grpc-mode", args.grpc_mode,
-            "--task-mix", "search:1", "--request-size", "10", "--top-k", "10", "--preindex-docs", "0"]
+            "--task-mix", "search:1", "--request-size", "10", "--top-k", "10", "--preindex-docs", "0",
+            "--results-dir", args.results_dir or str(ROOT / "results" / "bench" / f"loadgen-grpc-{args.grpc_mode}")]
     return get_parser(default_config_files=[]).parse_args(argv)
 
 
@@ -52,9 +56,9 @@ def start_environment(args) -> Environment:
 
 def wait_spawned(env: Environment, users: int) -> None:
     """Block (cooperatively) until ``users`` users run. :raises TimeoutError: after 60 s."""
-    deadline = gevent.get_hub().loop.now() + SPAWN_TIMEOUT_S
+    deadline = time.monotonic() + SPAWN_TIMEOUT_S
     while env.runner.state != STATE_RUNNING or env.runner.user_count < users:
-        if gevent.get_hub().loop.now() > deadline:
+        if time.monotonic() > deadline:
             raise TimeoutError(f"{users} users not running after {SPAWN_TIMEOUT_S:g} s")
         gevent.sleep(0.05)
 
@@ -72,6 +76,7 @@ def measure(env: Environment, args) -> dict:
         window.close()
     finally:
         env.runner.quit()
+    events.quitting.fire(environment=env, reverse=True)  # loadgen writes summary.json, as after a CLI run
     errors = {f"{e.method} {e.name}: {e.error}": e.occurrences for e in env.stats.errors.values()}
     return window.result(errors=errors)
 
@@ -79,6 +84,7 @@ def measure(env: Environment, args) -> dict:
 def main() -> None:
     parser = client_parser(__doc__.splitlines()[0])
     parser.add_argument("--grpc-mode", choices=("unary", "stream"), default="unary")
+    parser.add_argument("--results-dir", help="loadgen's time series go here (default results/bench/loadgen-grpc-MODE)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     emit(measure(start_environment(args), args))

@@ -66,3 +66,27 @@ class RunLoad:
         return {"run_s": round(wall, 2), "flow_cpu_pct": round(flow * pct, 1),
                 "client_cpu_pct": round(client * pct, 1),
                 "other_cpu_pct": round(max(0.0, busy - flow - client) * pct, 1)}
+
+
+def others_pct(flow_pgid: int, sample_s: float) -> float:
+    """% of one core that processes other than the Flow and this one used over ``sample_s``."""
+    def snapshot() -> tuple[float, float, float]:
+        return machine_busy_s(), group_cpu_s(flow_pgid), own_cpu_s()
+
+    start = snapshot()
+    time.sleep(sample_s)
+    busy, flow, own = (end - begin for begin, end in zip(start, snapshot()))
+    return max(0.0, busy - flow - own) * 100.0 / sample_s
+
+
+def wait_quiet(flow_pgid: int, *, max_pct: float, timeout_s: float, sample_s: float = 2.0) -> tuple[float, float]:
+    """Sample :func:`others_pct` until it is <= ``max_pct`` or ``timeout_s`` has passed.
+
+    :returns: (seconds waited, the last sample's %).
+    """
+    started = time.monotonic()
+    while True:
+        pct = others_pct(flow_pgid, sample_s)
+        waited = time.monotonic() - started
+        if pct <= max_pct or waited >= timeout_s:
+            return waited, pct
