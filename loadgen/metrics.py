@@ -49,6 +49,13 @@ class LatencyHistogram:
         """The value at ``percentile`` (0-100) in milliseconds; 0.0 when empty."""
         return self._hist.get_value_at_percentile(percentile) / 1000.0 if self.count else 0.0
 
+    def percentiles_ms(self, percentiles: list[float]) -> dict[float, float]:
+        """Several percentiles (0-100) in ms from one pass over the histogram; 0.0 when empty."""
+        if not self.count:
+            return {p: 0.0 for p in percentiles}
+        values = self._hist.get_percentile_to_value_dict(percentiles)
+        return {p: values[p] / 1000.0 for p in percentiles}
+
     def mean_ms(self) -> float:
         return self._hist.get_mean_value() / 1000.0 if self.count else 0.0
 

@@ -45,7 +45,8 @@ class TimeSeriesWriter:
             h = stats.latency
             self._csv.writerow([f"{end_epoch:.3f}", f"{end_epoch - self.start_epoch:.3f}", rtype, name,
                                 stats.requests, stats.failures, f"{stats.requests / length:.3f}",
-                                *(f"{h.percentile_ms(p):.3f}" for p in (50, 95, 99)), f"{h.max_s * 1000:.3f}"])
+                                *(f"{v:.3f}" for v in h.percentiles_ms([50, 95, 99]).values()),
+                                f"{h.max_s * 1000:.3f}"])
             if h.count:
                 self._hlog.write(f"Tag={rtype}:{name},{start_epoch - self.start_epoch:.3f},{length:.3f},"
                                  f"{h.max_s * 1e6 / MAX_VALUE_UNIT_RATIO:.3f},{h.encode()['hdr']}\n")

@@ -93,3 +93,53 @@ class DataRequestProtoWoData(_message.Message):
     parameters: _struct_pb2.Struct
     routes: _containers.RepeatedCompositeFieldContainer[RouteProto]
     def __init__(self, header: _Optional[_Union[HeaderProto, _Mapping]] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., routes: _Optional[_Iterable[_Union[RouteProto, _Mapping]]] = ...) -> None: ...
+
+class ReplyView(_message.Message):
+    __slots__ = ("header", "routes", "data")
+    HEADER_FIELD_NUMBER: _ClassVar[int]
+    ROUTES_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    header: HeaderProto
+    routes: _containers.RepeatedCompositeFieldContainer[RouteProto]
+    data: DataView
+    def __init__(self, header: _Optional[_Union[HeaderProto, _Mapping]] = ..., routes: _Optional[_Iterable[_Union[RouteProto, _Mapping]]] = ..., data: _Optional[_Union[DataView, _Mapping]] = ...) -> None: ...
+
+class DataView(_message.Message):
+    __slots__ = ("docs", "docs_bytes")
+    DOCS_FIELD_NUMBER: _ClassVar[int]
+    DOCS_BYTES_FIELD_NUMBER: _ClassVar[int]
+    docs: DocListView
+    docs_bytes: bytes
+    def __init__(self, docs: _Optional[_Union[DocListView, _Mapping]] = ..., docs_bytes: _Optional[bytes] = ...) -> None: ...
+
+class DocListView(_message.Message):
+    __slots__ = ("docs",)
+    DOCS_FIELD_NUMBER: _ClassVar[int]
+    docs: _containers.RepeatedCompositeFieldContainer[DocView]
+    def __init__(self, docs: _Optional[_Iterable[_Union[DocView, _Mapping]]] = ...) -> None: ...
+
+class DocView(_message.Message):
+    __slots__ = ("data",)
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    data: _containers.RepeatedCompositeFieldContainer[DocEntryView]
+    def __init__(self, data: _Optional[_Iterable[_Union[DocEntryView, _Mapping]]] = ...) -> None: ...
+
+class DocEntryView(_message.Message):
+    __slots__ = ("key", "value")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    value: NodeView
+    def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[NodeView, _Mapping]] = ...) -> None: ...
+
+class NodeView(_message.Message):
+    __slots__ = ("doc_array",)
+    DOC_ARRAY_FIELD_NUMBER: _ClassVar[int]
+    doc_array: MatchListView
+    def __init__(self, doc_array: _Optional[_Union[MatchListView, _Mapping]] = ...) -> None: ...
+
+class MatchListView(_message.Message):
+    __slots__ = ("docs",)
+    DOCS_FIELD_NUMBER: _ClassVar[int]
+    docs: _containers.RepeatedScalarFieldContainer[bytes]
+    def __init__(self, docs: _Optional[_Iterable[bytes]] = ...) -> None: ...
