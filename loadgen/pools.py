@@ -8,7 +8,7 @@ from __future__ import annotations
 import itertools
 import zlib
 from dataclasses import dataclass
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 from loadgen.config import PayloadConfig
 from loadgen.documents import Document, image_documents, text_documents
@@ -54,13 +54,17 @@ class PoolSet:
         return sum(p.nbytes for p in self.pools.values())
 
 
-def build_pools(payload: PayloadConfig, endpoints: Sequence[str], *, seed: int, wire: str = "protobuf") -> PoolSet:
+def build_pools(payload: PayloadConfig, endpoints: Sequence[str], *, seed: int, wire: str = "protobuf",
+                between: Callable[[], None] = lambda: None) -> PoolSet:
     """Build one pool per endpoint within ``payload.pool_mb`` (split evenly by endpoint).
 
     A pool holds ``payload.pool_size`` requests, or fewer when they would not fit; then a
     note says so. ``wire`` is the target's body format (``TargetConfig.wire``): ``protobuf``
     for gRPC and websocket, ``json`` for HTTP. :raises ConfigError: when not even one
     request of an endpoint fits.
+
+    :param between: called after each encoded request; Locust passes ``gevent.sleep(0)``
+        so that a worker's heartbeats keep flowing while large pools are built.
     """
     budget = payload.pool_mb * MIB / max(1, len(endpoints))
     pools, notes = {}, []
@@ -77,7 +81,10 @@ def build_pools(payload: PayloadConfig, endpoints: Sequence[str], *, seed: int, 
         if count < payload.pool_size:
             notes.append(f"{endpoint}: pool holds {count} of --pool-size {payload.pool_size} requests "
                          f"to stay within --pool-mb {payload.pool_mb:g}")
-        rest = [encode(next(specs), wire=wire) for _ in range(count - 1)]
+        rest = []
+        for _ in range(count - 1):
+            between()
+            rest.append(encode(next(specs), wire=wire))
         pools[endpoint] = RequestPool(endpoint, [first, *rest])
     return PoolSet(pools=pools, notes=tuple(notes))
 

@@ -114,7 +114,8 @@ class Session:
     def build_pools(self) -> None:
         index = getattr(self.environment.runner, "worker_index", 0) or 0
         self.pools = build_pools(self.options.payload, self._endpoints,
-                                 seed=worker_seed(self.options.payload.seed, index), wire=self.target.wire)
+                                 seed=worker_seed(self.options.payload.seed, index), wire=self.target.wire,
+                                 between=lambda: gevent.sleep(0))
         for note in self.pools.notes:
             log.warning(note)
         log.info("request pools ready: %d requests, %.1f MiB", sum(len(p) for p in self.pools.pools.values()),
