@@ -7,10 +7,11 @@ import time
 
 import pytest
 
-from loadgen.config import TargetConfig
+from loadgen.config import PayloadConfig, TargetConfig
 from loadgen.errors import ConfigError
 from loadgen.flowctl import FlowConfig, FlowError, flow_yaml, free_port, start_flow
-from loadgen.protocols.grpc import probe
+from loadgen.pools import build_pools
+from loadgen.protocols.grpc import GrpcTransport, probe
 
 
 def test_a_flow_that_fails_to_start_reports_its_own_error_quickly(tmp_path):
@@ -61,3 +62,18 @@ def test_loadgen_flow_up_usage_errors_exit_2():
     proc = subprocess.run([sys.executable, "-m", "loadgen", "flow", "up", "--flow", "nope"],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "--flow: no Flow 'nope'" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.integration
+def test_sharded_and_replicated_demo_flow_answers_exactly_top_k(tmp_path):
+    """shards=2 with /search: ALL — the ranker merges the shards' partial results."""
+    payload = PayloadConfig(kind="text", request_size=2, top_k=5, pool_size=4)
+    pools = build_pools(payload, ["/index", "/search"], seed=3).pools
+    with start_flow(FlowConfig(flow="text", shards=2, replicas=2, top_k=5), log_dir=tmp_path) as flow:
+        with GrpcTransport(flow.target) as transport:
+            for _ in range(8):
+                assert transport.send(pools["/index"].next()).ok
+            for _ in range(4):
+                result = transport.send(pools["/search"].next())
+                assert result.ok, result.error
+                assert result.docs_returned == 2
