@@ -83,25 +83,41 @@ class LatencyHistogram:
         return hist
 
 
+_COUNTERS = ("requests", "failures", "bytes_out", "bytes_in", "docs", "late", "unfinished")
+
+
 @dataclass
 class EndpointStats:
-    """Counters of one (request_type, name) key; ``latency`` covers successful requests."""
+    """Counters of one (request_type, name) key; ``latency`` covers successful requests.
+
+    Under open-loop load ``latency`` holds the corrected latencies (from the scheduled send
+    time) and ``uncorrected`` the ones from the actual send; in closed loop only ``latency``
+    is filled (the two are the same).
+    """
 
     requests: int = 0
     failures: int = 0
     bytes_out: int = 0
     bytes_in: int = 0
     docs: int = 0
+    late: int = 0
+    unfinished: int = 0  # sent, but the run stopped before the reply (not in ``requests``)
     failure_kinds: Counter = field(default_factory=Counter)
     latency: LatencyHistogram = field(default_factory=LatencyHistogram)
+    uncorrected: LatencyHistogram = field(default_factory=LatencyHistogram)
 
     def add(self, result: Result) -> None:
         self.requests += 1
         self.bytes_out += result.bytes_out
         self.bytes_in += result.bytes_in
+        self.late += result.late
         if result.error is None:
             self.docs += result.docs_sent
-            self.latency.record(result.latency_s)
+            if result.schedule_lag_s is None:
+                self.latency.record(result.latency_s)
+            else:
+                self.latency.record(result.latency_s + result.schedule_lag_s)
+                self.uncorrected.record(result.latency_s)
         else:
             self.failures += 1
             self.failure_kinds[result.error.kind] += 1
@@ -112,21 +128,26 @@ class EndpointStats:
         self.latency.record(seconds)
 
     def merge(self, other: "EndpointStats") -> None:
-        for name in ("requests", "failures", "bytes_out", "bytes_in", "docs"):
+        for name in _COUNTERS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.failure_kinds.update(other.failure_kinds)
         self.latency.merge(other.latency)
+        self.uncorrected.merge(other.uncorrected)
 
     def encode(self) -> dict[str, Any]:
-        return {"requests": self.requests, "failures": self.failures, "bytes_out": self.bytes_out,
-                "bytes_in": self.bytes_in, "docs": self.docs, "failure_kinds": dict(self.failure_kinds),
-                "latency": self.latency.encode()}
+        out: dict[str, Any] = {name: getattr(self, name) for name in _COUNTERS}
+        out.update(failure_kinds=dict(self.failure_kinds), latency=self.latency.encode())
+        if self.uncorrected.count or self.uncorrected.out_of_range:
+            out["uncorrected"] = self.uncorrected.encode()
+        return out
 
     @classmethod
     def decode(cls, data: dict[str, Any]) -> "EndpointStats":
-        stats = cls(**{k: int(data[k]) for k in ("requests", "failures", "bytes_out", "bytes_in", "docs")})
+        stats = cls(**{k: int(data.get(k, 0)) for k in _COUNTERS})
         stats.failure_kinds.update(data.get("failure_kinds", {}))
         stats.latency = LatencyHistogram.decode(data["latency"])
+        if "uncorrected" in data:
+            stats.uncorrected = LatencyHistogram.decode(data["uncorrected"])
         return stats
 
 

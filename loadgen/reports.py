@@ -65,13 +65,14 @@ def _timings(metrics: Metrics, request_type: str) -> dict[str, Any]:
     return out
 
 
-def _latency_ms(stats: EndpointStats) -> dict[str, float]:
-    max_ms = stats.latency.max_s * 1000.0
+def _latency_ms(stats: EndpointStats, *, uncorrected: bool = False) -> dict[str, float]:
+    hist = stats.uncorrected if uncorrected else stats.latency
+    max_ms = hist.max_s * 1000.0
     # HDR reports a bucket's highest equivalent value; never let a percentile exceed the max.
-    values = stats.latency.percentiles_ms(list(PERCENTILES.values()))
+    values = hist.percentiles_ms(list(PERCENTILES.values()))
     latency = {key: round(min(values[p], max_ms), 3) for key, p in PERCENTILES.items()}
     latency["max"] = round(max_ms, 3)
-    latency["mean"] = round(stats.latency.mean_ms(), 3)
+    latency["mean"] = round(hist.mean_ms(), 3)
     return latency
 
 
@@ -84,6 +85,10 @@ def endpoint_summary(stats: EndpointStats, duration_s: float) -> dict[str, Any]:
         "rps": round(stats.requests * per_s, 3),
         "docs_per_s": round(stats.docs * per_s, 3),
         "latency_ms": _latency_ms(stats),
+        # Closed loop: there is no schedule to correct for, so both are the same figures.
+        "latency_ms_uncorrected": _latency_ms(stats, uncorrected=bool(stats.uncorrected.count)),
+        "late": stats.late,
+        "unfinished": stats.unfinished,
         "timed_requests": stats.latency.count,
         "out_of_range": stats.latency.out_of_range,
         "bytes_out": stats.bytes_out,
@@ -104,7 +109,19 @@ def render_table(summary: dict[str, Any]) -> str:
     rows = [_row(name, e) for name, e in summary["endpoints"].items()]
     if len(rows) != 1:
         rows.append(_row("total", summary["total"]))
-    return _format(TABLE_COLUMNS, rows) + "\n\n" + render_breakdown(summary)
+    return "\n".join([_format(TABLE_COLUMNS, rows), load_model_line(summary), "", render_breakdown(summary)])
+
+
+def load_model_line(summary: dict[str, Any]) -> str:
+    """One line saying how the load was offered, and for open loop what correction did."""
+    arrival = summary.get("arrival")
+    if summary.get("load_model") != "open" or not arrival:
+        return "closed loop: each user waits for a reply before sending its next request"
+    total = summary["total"]
+    raw = total["latency_ms_uncorrected"]
+    return (f"open loop: {arrival['process']} arrivals at {arrival['rate']} req/s; latencies from the "
+            f"scheduled send time (uncorrected p50/p95/p99: {raw['p50']:.2f}/{raw['p95']:.2f}/{raw['p99']:.2f} ms); "
+            f"late: {total['late']}")
 
 
 def render_breakdown(summary: dict[str, Any]) -> str:

@@ -44,6 +44,9 @@ class Result:
     :param docs_returned: documents in the reply.
     :param routes: the reply's routes (empty when unavailable).
     :param error: the failure, or None for a success.
+    :param schedule_lag_s: open loop only: seconds from the scheduled send time to the actual
+        send (None in closed loop). The corrected latency is ``latency_s + schedule_lag_s``.
+    :param late: open loop only: sent more than one arrival interval after its schedule.
     """
 
     endpoint: str
@@ -56,6 +59,8 @@ class Result:
     docs_returned: int = 0
     routes: tuple[Route, ...] = ()
     error: Optional[RequestFailure] = None
+    schedule_lag_s: Optional[float] = None
+    late: bool = False
 
     @property
     def ok(self) -> bool:

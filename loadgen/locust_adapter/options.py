@@ -12,6 +12,7 @@ from typing import Any, Optional
 
 from loadgen.config import GRPC_MODES, PROTOCOLS, PayloadConfig, parse_image_shape, parse_task_mix
 from loadgen.errors import ConfigError
+from loadgen.pacing import ARRIVALS, RateShape, parse_arrival_rate
 from loadgen.slo import Slo, parse_slo
 
 # (option, env var, default, help); types are parsed in read_options so that every bad value
@@ -27,6 +28,10 @@ OPTIONS: tuple[tuple[str, str, Optional[str], str], ...] = (
     ("--pool-mb", "LOADGEN_POOL_MB", "256", "cap on the memory of one process's request pools, MiB"),
     ("--seed", "LOADGEN_SEED", "0", "base seed of the document generators (each worker adds its index)"),
     ("--timeout", "LOADGEN_TIMEOUT", "30", "per-request deadline in seconds"),
+    ("--arrival-rate", "LOADGEN_ARRIVAL_RATE", "", "open loop: fleet-wide requests/s, or a shape: slowstart:FINAL,RAMP_S | "
+                                                  "sinusoidal:MIN,MAX,PERIOD_S | step:R1@T1,R2@T2 (default: closed loop)"),
+    ("--arrival", "LOADGEN_ARRIVAL", "poisson", "open loop arrival process: poisson|uniform"),
+    ("--max-inflight", "LOADGEN_MAX_INFLIGHT", "0", "open loop: cap on requests in flight for the fleet (0: the users)"),
     ("--results-dir", "LOADGEN_RESULTS_DIR", "", "where summary.json, timeseries.csv and histograms.hlog go "
                                                  "(default: results/<UTC time>-<locustfile>)"),
     ("--report-interval", "LOADGEN_REPORT_INTERVAL", "1", "seconds per time-series interval (a master uses at "
@@ -69,6 +74,10 @@ class RunOptions:
     skip_host_check: bool
     slos: tuple[Slo, ...] = ()
     report_interval_s: float = 1.0
+    arrival_rate: str = ""  # the --arrival-rate text; "" = closed loop
+    arrival_shape: Optional[RateShape] = None
+    arrival: str = "poisson"
+    max_inflight: int = 0  # 0 = bounded by the users only
 
 
 def read_options(parsed: Any, *, kind: str) -> RunOptions:
@@ -90,7 +99,16 @@ def read_options(parsed: Any, *, kind: str) -> RunOptions:
         flow=parsed.flow or kind, flow_replicas=_int(parsed, "flow_replicas"),
         flow_shards=_int(parsed, "flow_shards"), skip_host_check=bool(parsed.skip_host_check),
         slos=tuple(parse_slo(text) for text in _listed(parsed.slo)),
+        **_arrival_options(parsed),
     )
+
+
+def _arrival_options(parsed: Any) -> dict[str, Any]:
+    text = str(parsed.arrival_rate or "").strip()
+    if parsed.arrival not in ARRIVALS:
+        raise ConfigError(f"--arrival: unknown arrival process {parsed.arrival!r}; use poisson or uniform")
+    return {"arrival_rate": text, "arrival_shape": parse_arrival_rate(text) if text else None,
+            "arrival": parsed.arrival, "max_inflight": _int(parsed, "max_inflight", minimum=0)}
 
 
 def default_results_dir(parsed: Any) -> str:

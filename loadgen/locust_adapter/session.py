@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 import gevent
+from gevent.lock import BoundedSemaphore
 from locust.runners import WORKER_REPORT_INTERVAL, STATE_INIT, STATE_STOPPED, LocalRunner, MasterRunner, WorkerRunner
 
 from loadgen.breakdown import Breakdown, breakdown, timings
@@ -35,6 +36,7 @@ from loadgen.errors import ConfigError
 from loadgen.flowctl import FlowConfig, FlowError, FlowProcess, start_flow
 from loadgen.locust_adapter.options import RunOptions, add_arguments, read_options
 from loadgen.metrics import Metrics
+from loadgen.pacing import Pacer
 from loadgen.pools import PoolSet, build_pools, request_specs
 from loadgen.protocols import open_transport, probe
 from loadgen.reports import NO_ROUTES_NOTE, render_table, summarize, write_json_atomic
@@ -61,6 +63,8 @@ class Session:
         self._ticker: Any = None
         self._interval_start = time.time()
         self.pools: Optional[PoolSet] = None
+        self.pacer: Optional[Pacer] = None  # open loop only
+        self._slots: Any = None  # open loop with --max-inflight: a gevent semaphore
         self.flow: Optional[FlowProcess] = None
         self.report_text = ""  # the final table, printed after Locust's own
         self.workers_seen: set[str] = set()  # client ids that sent a report (master only)
@@ -88,6 +92,28 @@ class Session:
         if self.pools is None:
             self.build_pools()
         return self.pools.pools[endpoint].next()
+
+    def wait_turn(self) -> Optional[tuple[float, float]]:
+        """Open loop: sleep until the next scheduled send time (and a free in-flight slot);
+        returns ``(lag_s, interval_s)``: how late the send leaves and the arrival interval. Closed loop:
+        returns None at once."""
+        if self.pacer is None:
+            return None
+        ticket = self.pacer.next_ticket(time.perf_counter())
+        delay = ticket.at - time.perf_counter()
+        if delay > 0:
+            gevent.sleep(delay)
+        if self._slots is not None:
+            self._slots.acquire()
+        return max(0.0, time.perf_counter() - ticket.at), ticket.interval_s
+
+    def end_turn(self) -> None:
+        if self._slots is not None:
+            self._slots.release()
+
+    def record_unfinished(self, protocol: str, endpoint: str) -> None:
+        """A request was sent but the run stopped (the user was killed) before its reply."""
+        self.metrics.entry(protocol, endpoint).unfinished += 1
 
     def record(self, result: Result) -> None:
         """Account a result in the HDR metrics and fire Locust's ``request`` event; then its
@@ -131,6 +157,20 @@ class Session:
         if self._started is not None:
             self._duration_s = time.perf_counter() - self._started
             self._started = None
+
+    def start_pacing(self) -> None:
+        """Open loop: pace this process's share of ``--arrival-rate`` (the master tells the
+        workers how many they are, in the spawn message's options)."""
+        opts = self.options
+        self.pacer, self._slots = None, None
+        if opts.arrival_shape is None:
+            return
+        processes = max(1, int(getattr(self.environment.parsed_options, "loadgen_processes", 1) or 1))
+        index = getattr(self.environment.runner, "worker_index", 0) or 0
+        self.pacer = Pacer(opts.arrival_shape, share=1.0 / processes, arrival=opts.arrival,
+                           seed=worker_seed(opts.payload.seed, index))
+        if opts.max_inflight:
+            self._slots = BoundedSemaphore(max(1, -(-opts.max_inflight // processes)))
 
     def start_series(self) -> None:
         """Open timeseries.csv/histograms.hlog and flush an interval every
@@ -183,11 +223,19 @@ class Session:
             "grpc_mode": self.options.grpc_mode, "kind": self.kind,
             "request_size": self.options.payload.request_size, "top_k": self.options.payload.top_k,
             "task_mix": self.options.task_mix, "users": getattr(runner, "target_user_count", None),
-            "workers": len(self.workers_seen),
+            "workers": len(self.workers_seen), **self._load_model(),
         }
         if self.options.protocol == "http":
             run["executors_note"] = NO_ROUTES_NOTE
         return summarize(self.total, duration_s=self.duration_s, run=run)
+
+
+    def _load_model(self) -> dict[str, Any]:
+        opts = self.options
+        if opts.arrival_shape is None:
+            return {"load_model": "closed"}
+        return {"load_model": "open", "arrival": {"rate": opts.arrival_rate, "process": opts.arrival,
+                                                  "max_inflight": opts.max_inflight or None}}
 
 
 def session_of(environment: Any) -> Session:
@@ -300,8 +348,12 @@ def _on_test_start(environment: Any, **_: Any) -> None:
         session.start_series()
     if isinstance(environment.runner, WorkerRunner):
         session.options = read_options(environment.parsed_options, kind=session.kind)  # the master's values
-    if not isinstance(environment.runner, MasterRunner):
+    if isinstance(environment.runner, MasterRunner):
+        # Travels to the workers with the spawn message: each paces 1/n of --arrival-rate.
+        environment.parsed_options.loadgen_processes = environment.runner.worker_count
+    else:
         session.build_pools()
+        session.start_pacing()
 
 
 def _on_report_to_master(client_id: str, data: dict, **_: Any) -> None:

@@ -12,8 +12,13 @@ from __future__ import annotations
 
 from typing import Optional
 
+from dataclasses import replace
+
 import grpc.experimental.gevent
+from gevent import GreenletExit
 from locust import User, constant, task
+from locust.exception import StopUser
+from locust.user.users import LOCUST_STATE_STOPPING
 
 from loadgen.locust_adapter.session import session_of
 from loadgen.results import Result
@@ -51,8 +56,26 @@ class JinaUser(User):
             transport.close()
 
     def send(self, endpoint: str) -> Result:
-        """Send the next pooled request of ``endpoint``; report and return its result."""
-        result = self.transport.send(self.session.next_request(endpoint))
+        """Send the next pooled request of ``endpoint``; report and return its result.
+
+        Under ``--arrival-rate`` the send waits for its scheduled time; the result then carries
+        its lag behind the schedule, which the metrics add to the latency (coordinated-omission
+        correction) and keep apart as the uncorrected figure."""
+        request = self.session.next_request(endpoint)
+        turn = self.session.wait_turn()  # open loop: the scheduled send time; closed: None
+        if turn is not None and self._state == LOCUST_STATE_STOPPING:
+            self.session.end_turn()
+            raise StopUser()  # stopped gracefully (--stop-timeout) while waiting: send nothing more
+        try:
+            result = self.transport.send(request)
+        except GreenletExit:  # the run is stopping: account the request instead of losing it
+            self.session.record_unfinished(self.transport.protocol, endpoint)
+            raise
+        finally:
+            self.session.end_turn()
+        if turn is not None:
+            lag_s, interval_s = turn
+            result = replace(result, schedule_lag_s=lag_s, late=lag_s > interval_s)
         self.session.record(result)
         return result
 

@@ -1,0 +1,95 @@
+"""Open-loop load against a fake gateway with a known latency (tests/fakegateway.py).
+
+Ground truth comes from the gateway's own arrival log and its latency model, not from the
+code under test.
+"""
+import csv
+import io
+import json
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from conftest import ROOT, run_locust
+from fakegateway import FakeGateway
+from loadgen.flowctl import free_port
+
+pytestmark = pytest.mark.locust
+
+
+@pytest.fixture
+def fake_gateway(tmp_path):
+    """Start a fake gateway process; ``start(**options)`` returns its URL and arrival log path."""
+    procs = []
+
+    def start(delay_ms=1.0, stall_at=0.0, stall_s=0.0):
+        port, log = free_port(), tmp_path / "arrivals.log"
+        proc = subprocess.Popen([sys.executable, str(ROOT / "tests/fakegateway.py"), "--port", str(port),
+                                 "--delay-ms", str(delay_ms), "--stall-at", str(stall_at), "--stall-s", str(stall_s),
+                                 "--log", str(log)], stdout=subprocess.PIPE, text=True)
+        procs.append(proc)
+        assert proc.stdout.readline().strip() == "ready"
+        return f"grpc://127.0.0.1:{port}", log
+
+    yield start
+    for proc in procs:
+        proc.kill()
+        proc.wait()
+        proc.stdout.close()
+
+
+def _open_loop_args(tmp_path, host, rate, seconds, users):
+    return ["-f", "locustfiles/text.py", "--host", host, "--headless", "-u", str(users), "-r", "1000",
+            "-t", f"{seconds}s", "--arrival-rate", str(rate), "--arrival", "uniform", "--task-mix", "search:1",
+            "--request-size", "1", "--top-k", "3", "--results-dir", str(tmp_path / "results")]
+
+
+def _arrivals(log):
+    return [float(line) for line in log.read_text().split()]
+
+
+def test_a_held_rate_is_held_and_every_request_is_counted(fake_gateway, tmp_path):
+    host, log = fake_gateway(delay_ms=1.0)
+    proc = run_locust(_open_loop_args(tmp_path, host, rate=200, seconds=10, users=20), cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    summary = json.loads((tmp_path / "results/summary.json").read_text())
+    assert summary["load_model"] == "open" and summary["arrival"]["rate"] == "200"
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "results/timeseries.csv").read_text())))
+    steady = [float(r["rps"]) for r in rows if r["request_type"] == "grpc"][1:-1]  # whole seconds only
+    assert len(steady) >= 6 and np.mean(steady) == pytest.approx(200.0, rel=0.02)
+    total, arrived = summary["total"], len(_arrivals(log))
+    # Without --stop-timeout Locust kills users mid-request: those count as unfinished (the
+    # gateway may or may not have seen them), never as lost.
+    assert total["requests"] <= arrived <= total["requests"] + total["unfinished"]
+    assert total["failures"] == 0 and total["late"] <= 0.05 * total["requests"]  # a shared 2-core box
+
+
+def test_a_stall_is_corrected_and_the_uncorrected_figure_is_shown(fake_gateway, tmp_path):
+    """A 1 s stall under a held 100 req/s: requests scheduled during the stall leave late; the
+    corrected p99 counts their wait (within 5% of the schedule-based truth)."""
+    stall_at = time.time() + 5.0
+    host, log = fake_gateway(delay_ms=2.0, stall_at=stall_at, stall_s=1.0)
+    proc = run_locust(_open_loop_args(tmp_path, host, rate=100, seconds=10, users=10), cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    total = json.loads((tmp_path / "results/summary.json").read_text())["total"]
+    arrivals = _arrivals(log)
+    assert arrivals[0] < stall_at < arrivals[-1], "the stall must fall inside the run"
+    model = FakeGateway(delay_s=0.002, stall_at=stall_at, stall_s=1.0, log_path=None)
+    scheduled = arrivals[0] + np.arange(total["requests"]) / 100.0  # uniform: one every 10 ms
+    truth_p99_ms = np.percentile([model.latency_at(t) for t in scheduled], 99) * 1000
+    corrected, uncorrected = total["latency_ms"]["p99"], total["latency_ms_uncorrected"]["p99"]
+    assert corrected == pytest.approx(truth_p99_ms, rel=0.05)
+    assert uncorrected < 0.5 * corrected, "without correction the stall hides (coordinated omission)"
+    assert total["late"] > 50
+
+
+def test_with_a_stop_timeout_every_sent_request_is_answered_and_counted(fake_gateway, tmp_path):
+    host, log = fake_gateway(delay_ms=20.0)
+    args = [*_open_loop_args(tmp_path, host, rate=100, seconds=4, users=10), "--stop-timeout", "5"]
+    proc = run_locust(args, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    total = json.loads((tmp_path / "results/summary.json").read_text())["total"]
+    assert total["unfinished"] == 0 and total["requests"] == len(_arrivals(log)) > 300
