@@ -61,11 +61,11 @@ def _timings(metrics: Metrics, request_type: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for (rtype, name), stats in sorted(metrics.entries.items()):
         if rtype == request_type:
-            out[name] = {"count": stats.requests, "latency_ms": _latency_ms(stats)}
+            out[name] = {"count": stats.requests, "latency_ms": latency_figures(stats)}
     return out
 
 
-def _latency_ms(stats: EndpointStats, *, uncorrected: bool = False) -> dict[str, float]:
+def latency_figures(stats: EndpointStats, *, uncorrected: bool = False) -> dict[str, float]:
     hist = stats.uncorrected if uncorrected else stats.latency
     max_ms = hist.max_s * 1000.0
     # HDR reports a bucket's highest equivalent value; never let a percentile exceed the max.
@@ -84,9 +84,9 @@ def endpoint_summary(stats: EndpointStats, duration_s: float) -> dict[str, Any]:
         "failures": stats.failures,
         "rps": round(stats.requests * per_s, 3),
         "docs_per_s": round(stats.docs * per_s, 3),
-        "latency_ms": _latency_ms(stats),
+        "latency_ms": latency_figures(stats),
         # Closed loop: there is no schedule to correct for, so both are the same figures.
-        "latency_ms_uncorrected": _latency_ms(stats, uncorrected=bool(stats.uncorrected.count)),
+        "latency_ms_uncorrected": latency_figures(stats, uncorrected=bool(stats.uncorrected.count)),
         "late": stats.late,
         "unfinished": stats.unfinished,
         "timed_requests": stats.latency.count,
@@ -152,13 +152,24 @@ def _format(header: Iterable[str], rows: list[tuple[str, ...]]) -> str:
 
 def write_json_atomic(path: Path, data: Any) -> Path:
     """Write ``data`` as JSON to ``path`` via a temp file and rename (never half a file)."""
+    return write_text_atomic(path, json.dumps(data, indent=2) + "\n")
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_text_atomic(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path`` via a temp file in the same directory and a rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(data, out, indent=2, sort_keys=False)
-            out.write("\n")
+            out.write(text)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; results are ordinary files
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -177,7 +188,7 @@ def hlog_summary(merged: dict) -> dict[str, Any]:
         span = max(entry.end_s - entry.start_s, 1e-9)
         stats = EndpointStats(requests=entry.histogram.count, latency=entry.histogram)
         out[tag] = {"count": entry.histogram.count, "per_s": round(entry.histogram.count / span, 3),
-                    "span_s": round(span, 3), "latency_ms": _latency_ms(stats)}
+                    "span_s": round(span, 3), "latency_ms": latency_figures(stats)}
     return out
 
 

@@ -33,7 +33,9 @@ from loadgen.config import PROTOCOLS, TargetConfig, resolve_protocol
 from loadgen.documents import worker_seed
 from loadgen.encoding import EncodedRequest, encode
 from loadgen.errors import ConfigError
+from loadgen.html_report import write_report
 from loadgen.flowctl import FlowConfig, FlowError, FlowProcess, start_flow
+from loadgen.locust_adapter import webui
 from loadgen.locust_adapter.options import RunOptions, add_arguments, read_options
 from loadgen.metrics import Metrics
 from loadgen.pacing import Pacer
@@ -283,6 +285,8 @@ def _on_init(environment: Any, runner: Any, kind: str) -> None:
     _SESSIONS.append(session)
     if isinstance(runner, WorkerRunner):
         return  # the master sends the host and the options with the spawn message
+    if getattr(environment, "web_ui", None) is not None:
+        webui.install(environment.web_ui, session)
     try:
         _resolve_target(session)
         _preindex(session)
@@ -394,14 +398,16 @@ def _on_quitting(environment: Any) -> None:
 
 
 def _write_summary(session: Session, summary: dict[str, Any]) -> str:
-    """Write summary.json if asked; returns the line that says where (or why not)."""
+    """Write summary.json, then report.html from the run's files; returns the line that says
+    where (or why not: the load is over, so a full disk costs the files, not the run)."""
+    directory = Path(session.options.results_dir)
     try:
-        path = write_json_atomic(Path(session.options.results_dir) / "summary.json", summary)
+        path = write_json_atomic(directory / "summary.json", summary)
+        write_report(directory)
     except OSError as exc:
-        print(f"loadgen: error: cannot write summary.json to {session.options.results_dir}: {exc}",
-              file=sys.stderr, flush=True)
-        return "summary.json NOT written (see the error above)"
-    return f"summary written to {path}"
+        print(f"loadgen: error: cannot write the results to {directory}: {exc}", file=sys.stderr, flush=True)
+        return "results NOT fully written (see the error above)"
+    return f"summary written to {path} (report: {directory / 'report.html'})"
 
 
 def _print_report() -> None:
