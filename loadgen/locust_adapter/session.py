@@ -70,6 +70,7 @@ class Session:
         self.flow: Optional[FlowProcess] = None
         self.report_text = ""  # the final table, printed after Locust's own
         self.workers_seen: set[str] = set()  # client ids that sent a report (master only)
+        self.workers_lost: set[str] = set()  # client ids Locust marked missing (master only)
         self._started: Optional[float] = None
         self._duration_s = 0.0
         self._rng = random.Random(options.payload.seed)
@@ -152,6 +153,7 @@ class Session:
     def start_clock(self) -> None:
         self.metrics, self.total = Metrics(), Metrics()
         self.workers_seen.clear()
+        self.workers_lost.clear()
         self._started = time.perf_counter()
         self._interval_start = time.time()
 
@@ -191,6 +193,14 @@ class Session:
         while True:
             gevent.sleep(interval)
             self.flush_interval()
+            self.note_lost_workers()
+
+    def note_lost_workers(self) -> None:
+        """Master: remember workers Locust marked missing (it forgets them soon after); their
+        reports so far stay merged, and the summary lists them as lost."""
+        runner = self.environment.runner
+        if isinstance(runner, MasterRunner):
+            self.workers_lost.update(client.id for client in runner.clients.missing)
 
     def flush_interval(self) -> None:
         """Move the current interval into the total and write its time-series rows."""
@@ -225,7 +235,7 @@ class Session:
             "grpc_mode": self.options.grpc_mode, "kind": self.kind,
             "request_size": self.options.payload.request_size, "top_k": self.options.payload.top_k,
             "task_mix": self.options.task_mix, "users": getattr(runner, "target_user_count", None),
-            "workers": len(self.workers_seen), **self._load_model(),
+            "workers": len(self.workers_seen), "workers_lost": sorted(self.workers_lost), **self._load_model(),
         }
         if self.options.protocol == "http":
             run["executors_note"] = NO_ROUTES_NOTE
@@ -384,6 +394,7 @@ def _on_quitting(environment: Any) -> None:
     if isinstance(runner, WorkerRunner):
         return
     session.stop_clock()
+    session.note_lost_workers()
     session.close_series()
     summary = session.summary()
     verdicts = [evaluate(slo, summary) for slo in session.options.slos]
