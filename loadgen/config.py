@@ -161,8 +161,8 @@ def _positive(option: str, value: int, example: str) -> None:
         raise ConfigError(f"{option}: must be a whole number >= 1, got {value!r}; {example}")
 
 
-def parse_image_shape(text: str) -> tuple[int, ...]:
-    """Parse ``--image-shape`` such as ``224,224,3`` or ``64x64x3``.
+def parse_image_shape(text: str, *, option: str = "--image-shape") -> tuple[int, ...]:
+    """Parse ``--image-shape`` (or ``option``) such as ``224,224,3`` or ``64x64x3``.
 
     :raises ConfigError: when a dimension is not a positive integer.
     """
@@ -170,12 +170,12 @@ def parse_image_shape(text: str) -> tuple[int, ...]:
     if re.fullmatch(r"\s*\d+(\s*[,x]\s*\d+)*\s*", text):
         shape = tuple(int(p) for p in re.split(r"\s*[,x]\s*", text.strip()))
     if not shape or any(d < 1 for d in shape):
-        raise ConfigError(f"--image-shape: cannot read {text!r}; use positive integers like 224,224,3")
+        raise ConfigError(f"{option}: cannot read {text!r}; use positive integers like 224,224,3")
     return shape
 
 
-def parse_task_mix(text: str) -> dict[str, int]:
-    """Parse ``--task-mix`` such as ``index:1,search:4`` into ``{"/index": 1, "/search": 4}``.
+def parse_task_mix(text: str, *, option: str = "--task-mix") -> dict[str, int]:
+    """Parse ``--task-mix`` (or ``option``) such as ``index:1,search:4`` into ``{"/index": 1, "/search": 4}``.
 
     :raises ConfigError: for a missing or non-positive weight or an empty mix.
     """
@@ -187,8 +187,8 @@ def parse_task_mix(text: str) -> dict[str, int]:
         except ValueError:
             w = -1
         if not name.strip() or w < 0:
-            raise ConfigError(f"--task-mix: bad item {item!r}; use ENDPOINT:WEIGHT pairs like index:1,search:4")
+            raise ConfigError(f"{option}: bad item {item!r}; use ENDPOINT:WEIGHT pairs like index:1,search:4")
         mix["/" + name.strip().lstrip("/")] = w
     if not mix or sum(mix.values()) == 0:
-        raise ConfigError(f"--task-mix: {text!r} has no positive weight; use e.g. index:1,search:4")
+        raise ConfigError(f"{option}: {text!r} has no positive weight; use e.g. index:1,search:4")
     return mix

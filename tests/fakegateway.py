@@ -9,7 +9,8 @@ It answers ``process_single_data`` with a valid ``DataRequestProto``: every requ
 back with ``top_k`` matches (from the request's parameters) and a gateway route. Each answer
 takes ``--delay-ms``; during the stall window ``[stall_at, stall_at + stall_s)`` (wall clock)
 the server is frozen: a request arriving in it is answered at the window's end plus the
-delay. With ``--log`` it appends the wall-clock arrival time of every request, one per line.
+delay. With ``--log`` it appends one line per request: its wall-clock arrival time, its
+endpoint and the id of its first document.
 """
 from __future__ import annotations
 
@@ -38,10 +39,12 @@ class FakeGateway:
 
     def process(self, raw: bytes, context) -> bytes:
         arrival = time.time()
-        if self._log is not None:
-            with self._lock:
-                self._log.write(f"{arrival:.6f}\n")
         request = jp.DataRequestProto.FromString(raw)
+        if self._log is not None:
+            docs = request.data.docs.docs
+            first = docs[0].data["id"].text if docs else "-"
+            with self._lock:
+                self._log.write(f"{arrival:.6f} {request.header.exec_endpoint} {first}\n")
         time.sleep(self.latency_at(arrival))
         return reply_to(request, arrival).SerializeToString()
 

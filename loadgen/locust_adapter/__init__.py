@@ -5,6 +5,6 @@ A locustfile calls :func:`register` once, then defines users derived from
 protocol (``JinaGrpcUser``, ``JinaWebsocketUser``, ``JinaHttpUser``). See docs/architecture.md.
 """
 from loadgen.locust_adapter.session import register
-from loadgen.locust_adapter.users import JinaGrpcUser, JinaHttpUser, JinaUser, JinaWebsocketUser
+from loadgen.locust_adapter.users import JinaGrpcUser, JinaHttpUser, JinaReplayUser, JinaUser, JinaWebsocketUser
 
-__all__ = ["JinaGrpcUser", "JinaHttpUser", "JinaUser", "JinaWebsocketUser", "register"]
+__all__ = ["JinaGrpcUser", "JinaHttpUser", "JinaReplayUser", "JinaUser", "JinaWebsocketUser", "register"]

@@ -13,6 +13,7 @@ from typing import Any, Optional
 from loadgen.config import GRPC_MODES, PROTOCOLS, PayloadConfig, parse_image_shape, parse_task_mix
 from loadgen.errors import ConfigError
 from loadgen.pacing import ARRIVALS, RateShape, parse_arrival_rate
+from loadgen.replay import parse_endpoint_map
 from loadgen.slo import Slo, parse_slo
 
 # (option, env var, default, help); types are parsed in read_options so that every bad value
@@ -40,10 +41,16 @@ OPTIONS: tuple[tuple[str, str, Optional[str], str], ...] = (
     ("--flow", "LOADGEN_FLOW", "", "demo Flow started when no --host is given (default: the locustfile's kind)"),
     ("--flow-replicas", "LOADGEN_FLOW_REPLICAS", "1", "replicas of each demo Flow Executor"),
     ("--flow-shards", "LOADGEN_FLOW_SHARDS", "1", "shards of each demo Flow Executor"),
+    ("--replay-file", "LOADGEN_REPLAY_FILE", "", "replay user: the request file to send, line by line (docs/replay.md)"),
+    ("--endpoint-map", "LOADGEN_ENDPOINT_MAP", "", "replay: map a foreign log's paths, e.g. '/js/recommendations=/search'"),
+    ("--max-requests", "LOADGEN_MAX_REQUESTS", "0", "replay: send at most this many lines in all (0: no cap)"),
+    ("--duration", "LOADGEN_DURATION", "", "stop the run after this many seconds (like -t; e.g. for replays)"),
 )
 REPEATABLE = (("--slo", "LOADGEN_SLO", "SLO gate checked at the end, repeatable: '/search:p99<200ms', "
                 "'failures<1%%' (exit code 3 when violated)"),)
-FLAGS = (("--skip-host-check", "LOADGEN_SKIP_HOST_CHECK", "do not check that --host answers before the run"),)
+FLAGS = (("--skip-host-check", "LOADGEN_SKIP_HOST_CHECK", "do not check that --host answers before the run"),
+         ("--skip-bad-lines", "LOADGEN_SKIP_BAD_LINES", "replay: count and skip bad lines instead of stopping"),
+         ("--reuse-file", "LOADGEN_REUSE_FILE", "replay: start the file again at its end (Iago's default)"))
 
 
 def add_arguments(parser: Any) -> None:
@@ -78,6 +85,8 @@ class RunOptions:
     arrival_shape: Optional[RateShape] = None
     arrival: str = "poisson"
     max_inflight: int = 0  # 0 = bounded by the users only
+    replay: Optional[ReplayOptions] = None
+    duration_s: Optional[float] = None
 
 
 def read_options(parsed: Any, *, kind: str) -> RunOptions:
@@ -99,8 +108,28 @@ def read_options(parsed: Any, *, kind: str) -> RunOptions:
         flow=parsed.flow or kind, flow_replicas=_int(parsed, "flow_replicas"),
         flow_shards=_int(parsed, "flow_shards"), skip_host_check=bool(parsed.skip_host_check),
         slos=tuple(parse_slo(text) for text in _listed(parsed.slo)),
-        **_arrival_options(parsed),
+        **_arrival_options(parsed), replay=_replay_options(parsed),
+        duration_s=_float(parsed, "duration") if str(parsed.duration or "").strip() else None,
     )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReplayOptions:
+    """The replay user's options (``--replay-file`` and friends)."""
+
+    path: str
+    endpoint_map: dict[str, str]
+    skip_bad_lines: bool
+    reuse_file: bool
+    max_requests: int  # 0 = no cap
+
+
+def _replay_options(parsed: Any) -> Optional[ReplayOptions]:
+    if not parsed.replay_file:
+        return None
+    return ReplayOptions(path=parsed.replay_file, endpoint_map=parse_endpoint_map(parsed.endpoint_map or ""),
+                         skip_bad_lines=bool(parsed.skip_bad_lines), reuse_file=bool(parsed.reuse_file),
+                         max_requests=_int(parsed, "max_requests", minimum=0))
 
 
 def _arrival_options(parsed: Any) -> dict[str, Any]:

@@ -36,6 +36,7 @@ from loadgen.errors import ConfigError
 from loadgen.html_report import write_report
 from loadgen.flowctl import FlowConfig, FlowError, FlowProcess, start_flow
 from loadgen.locust_adapter import webui
+from loadgen.locust_adapter.replay_feed import DONE_MESSAGE, DoneTracker, FileCheck, ReplayFeed, check_file
 from loadgen.locust_adapter.options import RunOptions, add_arguments, read_options
 from loadgen.metrics import Metrics
 from loadgen.pacing import Pacer
@@ -65,6 +66,11 @@ class Session:
         self._ticker: Any = None
         self._interval_start = time.time()
         self.pools: Optional[PoolSet] = None
+        self.replay_check: Optional[FileCheck] = None  # master/local: the file read once
+        self.replay: Optional[ReplayFeed] = None  # load-generating processes
+        self._replay_inflight = 0
+        self._replay_done = False
+        self._done_tracker: Optional[DoneTracker] = None
         self.pacer: Optional[Pacer] = None  # open loop only
         self._slots: Any = None  # open loop with --max-inflight: a gevent semaphore
         self.flow: Optional[FlowProcess] = None
@@ -96,13 +102,14 @@ class Session:
             self.build_pools()
         return self.pools.pools[endpoint].next()
 
-    def wait_turn(self) -> Optional[tuple[float, float]]:
+    def wait_turn(self, weight: int = 1) -> Optional[tuple[float, float]]:
         """Open loop: sleep until the next scheduled send time (and a free in-flight slot);
         returns ``(lag_s, interval_s)``: how late the send leaves and the arrival interval. Closed loop:
         returns None at once."""
         if self.pacer is None:
             return None
-        ticket = self.pacer.next_ticket(time.perf_counter())
+        for _ in range(weight):  # a line of weight k takes k inter-arrival draws (Iago)
+            ticket = self.pacer.next_ticket(time.perf_counter())
         delay = ticket.at - time.perf_counter()
         if delay > 0:
             gevent.sleep(delay)
@@ -113,6 +120,43 @@ class Session:
     def end_turn(self) -> None:
         if self._slots is not None:
             self._slots.release()
+
+    def start_replay(self) -> None:
+        """Load-generating processes: open this process's share of ``--replay-file``."""
+        opts = self.options
+        if self.replay is not None:
+            self.replay.close()
+        self.replay, self._replay_inflight, self._replay_done = None, 0, False
+        if opts.replay is None:
+            return
+        parsed, runner = self.environment.parsed_options, self.environment.runner
+        lines = getattr(parsed, "loadgen_replay_lines", None) or self.replay_check.lines
+        self.replay = ReplayFeed(opts.replay, payload=opts.payload, wire=self.target.wire, lines_per_pass=lines,
+                                 worker_index=getattr(runner, "worker_index", 0) or 0,
+                                 worker_count=max(1, int(getattr(parsed, "loadgen_processes", 1) or 1)))
+
+    def replay_next(self):
+        """The next (line, request) of this process's share, or None when it is used up."""
+        item = self.replay.next() if self.replay is not None else None
+        if item is None:
+            self._check_replay_done()
+        else:
+            self._replay_inflight += 1
+        return item
+
+    def replay_sent(self) -> None:
+        self._replay_inflight -= 1
+
+    def _check_replay_done(self) -> None:
+        # The last user to find the share used up, with nothing in flight, reports it once.
+        if self._replay_done or self._replay_inflight:
+            return
+        self._replay_done = True
+        runner = self.environment.runner
+        if isinstance(runner, WorkerRunner):
+            runner.send_message(DONE_MESSAGE)
+        elif self._done_tracker is not None:
+            self._done_tracker.process_done()
 
     def record_unfinished(self, protocol: str, endpoint: str) -> None:
         """A request was sent but the run stopped (the user was killed) before its reply."""
@@ -237,6 +281,9 @@ class Session:
             "task_mix": self.options.task_mix, "users": getattr(runner, "target_user_count", None),
             "workers": len(self.workers_seen), "workers_lost": sorted(self.workers_lost), **self._load_model(),
         }
+        if self.options.replay is not None and self.replay_check is not None:
+            run["replay"] = {"file": self.options.replay.path, "lines_per_pass": self.replay_check.lines,
+                             "bad_lines_skipped": self.replay_check.bad_lines}
         if self.options.protocol == "http":
             run["executors_note"] = NO_ROUTES_NOTE
         return summarize(self.total, duration_s=self.duration_s, run=run)
@@ -272,7 +319,7 @@ def register(events: Any, *, kind: str = "image") -> None:
     events.init_command_line_parser.add_listener(add_arguments)
     events.init.add_listener(lambda environment, runner=None, **_: _on_init(environment, runner, kind))
     events.test_start.add_listener(_on_test_start)
-    events.test_stop.add_listener(lambda environment, **_: session_of(environment).stop_clock())
+    events.test_stop.add_listener(_on_test_stop)
     events.report_to_master.add_listener(_on_report_to_master)
     events.worker_report.add_listener(_on_worker_report)
     events.quitting.add_listener(lambda environment, **_: _on_quitting(environment))
@@ -295,9 +342,13 @@ def _on_init(environment: Any, runner: Any, kind: str) -> None:
     _SESSIONS.append(session)
     if isinstance(runner, WorkerRunner):
         return  # the master sends the host and the options with the spawn message
+    if isinstance(runner, MasterRunner):
+        _finish_reports_before_quit(runner)
     if getattr(environment, "web_ui", None) is not None:
         webui.install(environment.web_ui, session)
     try:
+        if options.replay is not None:
+            session.replay_check = check_file(options.replay)  # a bad line stops the run here
         _resolve_target(session)
         _preindex(session)
     except ConfigError as exc:
@@ -362,12 +413,54 @@ def _on_test_start(environment: Any, **_: Any) -> None:
         session.start_series()
     if isinstance(environment.runner, WorkerRunner):
         session.options = read_options(environment.parsed_options, kind=session.kind)  # the master's values
-    if isinstance(environment.runner, MasterRunner):
-        # Travels to the workers with the spawn message: each paces 1/n of --arrival-rate.
-        environment.parsed_options.loadgen_processes = environment.runner.worker_count
+    runner = environment.runner
+    if isinstance(runner, MasterRunner):
+        # Travels to the workers with the spawn message: each paces 1/n of --arrival-rate and
+        # takes every n-th replay line.
+        environment.parsed_options.loadgen_processes = runner.worker_count
+        if session.replay_check is not None:
+            environment.parsed_options.loadgen_replay_lines = session.replay_check.lines
     else:
-        session.build_pools()
+        if session.options.replay is None:
+            session.build_pools()
         session.start_pacing()
+        session.start_replay()
+    if not isinstance(runner, WorkerRunner):
+        _arm_stops(session, runner)
+
+
+def _arm_stops(session: Session, runner: Any) -> None:
+    """``--duration`` and the end of a replay stop the run (master or single process)."""
+    if session.options.duration_s:
+        gevent.spawn_later(session.options.duration_s, runner.quit)
+    if session.options.replay is not None:
+        processes = runner.worker_count if isinstance(runner, MasterRunner) else 1
+        session._done_tracker = DoneTracker(session.environment, processes)
+        if isinstance(runner, MasterRunner):
+            runner.register_message(DONE_MESSAGE, session._done_tracker.process_done)
+
+
+def _on_test_stop(environment: Any, **_: Any) -> None:
+    session_of(environment).stop_clock()
+    runner = environment.runner
+    if isinstance(runner, WorkerRunner):
+        # Ship what this worker measured since its last periodic report now: the master
+        # receives it before this worker's "client_stopped" (one ordered channel).
+        runner._send_stats()
+
+
+def _finish_reports_before_quit(runner: Any) -> None:
+    """Master: make ``quit`` stop the workers first and wait for them (Locust's own ``quit``
+    waits only 0.5 s for final reports, which a busy worker can miss — and with them up to
+    3 s of samples). A stopping worker ships its last report before it says it stopped."""
+    original = runner.quit
+
+    def quit_after_final_reports() -> None:
+        if runner.state not in (STATE_INIT, STATE_STOPPED):
+            runner.stop()
+        original()
+
+    runner.quit = quit_after_final_reports
 
 
 def _on_report_to_master(client_id: str, data: dict, **_: Any) -> None:

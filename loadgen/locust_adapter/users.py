@@ -21,22 +21,16 @@ from locust.exception import StopUser
 from locust.user.users import LOCUST_STATE_STOPPING
 
 from loadgen.locust_adapter.session import session_of
+from loadgen.encoding import EncodedRequest
 from loadgen.results import Result
 
 # Makes grpcio's blocking calls yield to other greenlets; safe at import (no channel yet).
 grpc.experimental.gevent.init_gevent()
 
 
-class JinaUser(User):
-    """Abstract base of all Jina users. Configure with options (``--task-mix``, ...) or by
-    overriding :meth:`mixed` with your own ``@task`` methods that call :meth:`send`.
-
-    Example::
-
-        class SearchOnly(JinaUser):
-            @task
-            def search(self):
-                self.send("/search")
+class JinaUserBase(User):
+    """Abstract base of all Jina users, without tasks: a transport per user, :meth:`send` and
+    :meth:`send_request`. Derive from :class:`JinaUser` (the ``--task-mix`` task) or this.
     """
 
     abstract = True
@@ -61,23 +55,45 @@ class JinaUser(User):
         Under ``--arrival-rate`` the send waits for its scheduled time; the result then carries
         its lag behind the schedule, which the metrics add to the latency (coordinated-omission
         correction) and keep apart as the uncorrected figure."""
-        request = self.session.next_request(endpoint)
-        turn = self.session.wait_turn()  # open loop: the scheduled send time; closed: None
+        return self.send_request(self.session.next_request(endpoint))
+
+    def send_request(self, request: EncodedRequest, *, name: Optional[str] = None, weight: int = 1) -> Result:
+        """Send a pre-encoded request (see :meth:`send`); ``name`` is what it is counted under
+        (default: its endpoint); ``weight`` arrival intervals are drawn for it (open loop)."""
+        turn = self.session.wait_turn(weight)  # open loop: the scheduled send time; closed: None
         if turn is not None and self._state == LOCUST_STATE_STOPPING:
             self.session.end_turn()
             raise StopUser()  # stopped gracefully (--stop-timeout) while waiting: send nothing more
         try:
             result = self.transport.send(request)
         except GreenletExit:  # the run is stopping: account the request instead of losing it
-            self.session.record_unfinished(self.transport.protocol, endpoint)
+            self.session.record_unfinished(self.transport.protocol, name or request.endpoint)
             raise
         finally:
             self.session.end_turn()
         if turn is not None:
             lag_s, interval_s = turn
             result = replace(result, schedule_lag_s=lag_s, late=lag_s > interval_s)
+        if name is not None:
+            result = replace(result, endpoint=name)
         self.session.record(result)
         return result
+
+
+
+class JinaUser(JinaUserBase):
+    """A Jina user whose task sends to endpoints drawn from ``--task-mix``. Configure it with
+    options, or add your own ``@task`` methods that call :meth:`send`.
+
+    Example::
+
+        class SearchOnly(JinaUser):
+            @task
+            def search(self):
+                self.send("/search")
+    """
+
+    abstract = True
 
     @task
     def mixed(self) -> None:
@@ -104,3 +120,24 @@ class JinaHttpUser(JinaUser):
 
     abstract = True
     protocol = "http"
+
+
+class JinaReplayUser(JinaUserBase):
+    """Sends the lines of ``--replay-file`` in file order, each exactly once per pass across
+    the fleet, counted under the line's ``name=`` or endpoint; pace it with ``--arrival-rate``.
+    Its users stop when the file (or ``--max-requests``) is used up; then the run ends."""
+
+    abstract = True
+
+    def replay_line(self) -> None:
+        """Send the next line of this process's share (or stop this user: none is left)."""
+        item = self.session.replay_next()
+        if item is None:
+            raise StopUser()
+        line, request = item
+        try:
+            self.send_request(request, name=line.stat_name, weight=line.weight)
+        finally:
+            self.session.replay_sent()
+
+    tasks = [replay_line]

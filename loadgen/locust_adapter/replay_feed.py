@@ -1,0 +1,118 @@
+"""Replay files under Locust: each line of a pass sent exactly once across the whole fleet.
+
+Master (or the single process), at start: the whole file is read once, so a bad line stops
+the run before any load (``--skip-bad-lines`` counts and skips them instead); the number of
+lines per pass travels to the workers with the spawn message.
+
+Each load-generating process: worker *i* of *n* takes the lines whose request index modulo
+*n* is *i* (:func:`loadgen.replay.worker_share`), in file order. A producer greenlet encodes
+them ahead into a bounded queue — documents come from each line's seed, so two runs send
+identical requests, and no encoding happens inside a timed span. ``--reuse-file`` starts the
+file again at its end; ``--max-requests`` caps the lines of the whole fleet (line *k* of pass
+*p* is fleet-wide number ``p × lines + k``). When a process's share is used up its users stop;
+when every process is done, the run stops.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Iterator, Optional
+
+import gevent
+from gevent.queue import Queue
+
+from loadgen.config import PayloadConfig
+from loadgen.encoding import EncodedRequest, encode
+from loadgen.errors import ConfigError
+from loadgen.locust_adapter.options import ReplayOptions
+from loadgen.replay import ReplayError, ReplayLine, open_replay, read, to_request_spec, worker_share
+
+log = logging.getLogger("loadgen")
+AHEAD = 64  # lines encoded ahead per process: enough to ride out a burst, bounded memory
+DONE_MESSAGE = "loadgen_replay_done"
+
+
+@dataclass(frozen=True)
+class FileCheck:
+    """What the master learns from reading the file once."""
+
+    lines: int
+    bad_lines: int
+
+
+def check_file(options: ReplayOptions) -> FileCheck:
+    """Read the whole file once. :raises ConfigError: naming FILE:LINE of the first bad line."""
+    bad = 0
+
+    def count(_: ReplayError) -> None:
+        nonlocal bad
+        bad += 1
+
+    try:
+        with open_replay(options.path) as stream:
+            lines = sum(1 for _ in read(stream, source=options.path, endpoint_map=options.endpoint_map,
+                                        skip_bad_lines=options.skip_bad_lines, on_bad_line=count))
+    except OSError as exc:
+        raise ConfigError(f"--replay-file: cannot read {options.path} ({exc.strerror}); give an existing file")
+    if bad:
+        log.warning("--skip-bad-lines: skipped %d bad lines of %s", bad, options.path)
+    return FileCheck(lines=lines, bad_lines=bad)
+
+
+class ReplayFeed:
+    """This process's share of the file, encoded ahead; :meth:`next` is None when it is used up."""
+
+    def __init__(self, options: ReplayOptions, *, payload: PayloadConfig, wire: str, lines_per_pass: int,
+                 worker_index: int = 0, worker_count: int = 1):
+        self.options, self.payload, self.wire = options, payload, wire
+        self.lines_per_pass, self.worker_index, self.worker_count = lines_per_pass, worker_index, worker_count
+        self.sent = 0
+        self._queue: Queue = Queue(maxsize=AHEAD)
+        self._producer = gevent.spawn(self._produce)
+
+    def next(self) -> Optional[tuple[ReplayLine, EncodedRequest]]:
+        item = self._queue.get()
+        if item is None:
+            self._queue.put(None)  # every later caller learns it too
+            return None
+        self.sent += 1
+        return item
+
+    def close(self) -> None:
+        self._producer.kill(block=False)
+
+    def _produce(self) -> None:
+        try:
+            for line in self._lines():
+                request = encode(to_request_spec(line, payload=self.payload), wire=self.wire)
+                self._queue.put((line, request))
+        finally:
+            self._queue.put(None)
+
+    def _lines(self) -> Iterator[ReplayLine]:
+        cap = self.options.max_requests or None
+        passes = 0
+        while True:
+            with open_replay(self.options.path) as stream:
+                lines = read(stream, source=self.options.path, endpoint_map=self.options.endpoint_map,
+                             skip_bad_lines=self.options.skip_bad_lines)
+                for line in worker_share(lines, worker_index=self.worker_index, worker_count=self.worker_count):
+                    if cap is not None and passes * self.lines_per_pass + line.index >= cap:
+                        return
+                    yield line
+            passes += 1
+            if not self.options.reuse_file:
+                return
+
+
+class DoneTracker:
+    """Stops the run when every load-generating process has used up its share."""
+
+    def __init__(self, environment: Any, processes: int):
+        self.environment, self.remaining = environment, max(1, processes)
+
+    def process_done(self, *_: Any, **__: Any) -> None:
+        self.remaining -= 1
+        if self.remaining <= 0:
+            log.info("replay: every line was sent; stopping the run")
+            gevent.spawn(self.environment.runner.quit)

@@ -1,0 +1,67 @@
+"""Replay files under real Locust processes, against the fake gateway (tests/fakegateway.py),
+which logs the endpoint and first document id of every request it receives."""
+import json
+from collections import Counter
+
+import pytest
+
+from conftest import ROOT, run_locust
+from loadgen.replay import open_replay, read
+from test_open_loop import fake_gateway  # noqa: F401  (the fixture)
+
+pytestmark = pytest.mark.locust
+PAIRED = ROOT / "scenarios/replay/text-paired.replay"
+
+
+def _lines(path, **kwargs):
+    with open_replay(path) as stream:
+        return list(read(stream, **kwargs))
+
+
+def _received(log):
+    return [tuple(line.split()[1:]) for line in log.read_text().splitlines()]
+
+
+def _replay(tmp_path, host, *extra):
+    args = ["-f", "locustfiles/replay.py", "--host", host, "--headless", "-u", "6", "-r", "100", "-t", "60s",
+            "--arrival-rate", "200", "--results-dir", str(tmp_path / "results"), *extra]
+    proc = run_locust(args, cwd=ROOT, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads((tmp_path / "results/summary.json").read_text())
+
+
+def test_two_workers_send_every_line_exactly_once(fake_gateway, tmp_path):
+    host, log = fake_gateway(delay_ms=1.0)
+    summary = _replay(tmp_path, host, "--processes", "2", "--replay-file", str(PAIRED))
+    lines = _lines(PAIRED)
+    received = _received(log)
+    assert len(received) == len(lines) == summary["total"]["requests"]
+    assert max(Counter(received).values()) == 1, "no line twice within a pass"
+    assert summary["workers"] == 2 and summary["replay"]["lines_per_pass"] == len(lines)
+    names = Counter(line.stat_name for line in lines)
+    assert {n: e["requests"] for n, e in summary["endpoints"].items()} == dict(names), "counted per line class"
+
+
+def test_max_requests_with_reuse_file_wraps_around(fake_gateway, tmp_path):
+    host, log = fake_gateway(delay_ms=1.0)
+    lines = len(_lines(PAIRED))
+    summary = _replay(tmp_path, host, "--replay-file", str(PAIRED), "--reuse-file", "--max-requests",
+                      str(lines + lines // 2))
+    assert summary["total"]["requests"] == len(_received(log)) == lines + lines // 2
+
+
+def test_a_seldon_log_drives_jina_endpoints_through_the_endpoint_map(fake_gateway, tmp_path):
+    host, log = fake_gateway(delay_ms=1.0)
+    seldon = ROOT / "scenarios/replay/seldon-recommendations.replay"
+    mapping = "/js/recommendations=/search,/js/action/new=/index"
+    summary = _replay(tmp_path, host, "--replay-file", str(seldon), "--endpoint-map", mapping)
+    assert set(summary["endpoints"]) <= {"/search", "/index"} and summary["total"]["failures"] == 0
+    assert summary["total"]["requests"] == len(_lines(seldon, endpoint_map=dict(p.split("=") for p in mapping.split(","))))
+
+
+def test_a_bad_line_stops_the_run_before_any_load(tmp_path):
+    bad = tmp_path / "bad.replay"
+    bad.write_text("/search?docs=1\n/search?docs=lots\n")
+    proc = run_locust(["-f", "locustfiles/replay.py", "--headless", "-t", "2s", "--replay-file", str(bad),
+                       "--host", "grpc://127.0.0.1:1", "--skip-host-check"], cwd=ROOT, timeout=60)
+    assert proc.returncode == 2 and f"{bad}:2:" in proc.stderr and "Traceback" not in proc.stderr
