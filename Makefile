@@ -7,13 +7,16 @@ FLOW_VENV := .venv-flow
 PIP_QUIET := --quiet --disable-pip-version-check
 DEMO_ARGS ?= --headless -u 8 -r 8 -t 30s --preindex-docs 2000 --results-dir results/demo --only-summary
 
-.PHONY: help setup venv venv-flow demo test bench proto clean
+.PHONY: help setup venv venv-flow demo test bench compare-protocols proto clean k8s-check browser chaos
 
 help:
 	@echo "make demo   - set up, start the demo Flow, run a 30 s image load, print p50/p95/p99"
 	@echo "make test   - set up and run the whole test suite"
-	@echo "make bench  - client CPU per request: loadgen vs jina.Client vs raw gRPC"
+	@echo "make chaos  - the fault scenarios alone (they also run in make test)"
+	@echo "make bench  - client CPU per request: loadgen vs jina.Client vs raw clients (gRPC, websocket, HTTP)"
+	@echo "make compare-protocols - the same search load over gRPC, websocket, HTTP per request size"
 	@echo "make proto  - regenerate loadgen/wire/*_pb2.py from the .proto files"
+	@echo "make k8s-check - validate docker/k8s offline (schema + references; kubectl kustomize if present)"
 	@echo "make clean  - remove virtualenvs and results"
 
 setup: venv venv-flow
@@ -37,11 +40,32 @@ $(FLOW_VENV)/.installed: requirements/flow.txt requirements/flow-constraints.txt
 demo: setup
 	$(VENV)/bin/locust -f locustfiles/image.py $(DEMO_ARGS)
 
-test: setup
+test: setup browser
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+# Browser tests drive Debian's Chromium through Playwright (no browser download). Installing
+# it needs root (as in CI); without it those tests are skipped and say why.
+browser:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+		|| echo "warning: no chromium (run 'make browser' as root); browser tests will be skipped"; }
+
+# Fault scenarios (a gateway killed, stalled, signals, lost workers...); also part of `make test`.
+chaos: setup
+	$(VENV)/bin/python -m pytest -m chaos $(PYTEST_ARGS)
 
 bench: setup
 	$(VENV)/bin/python benchmarks/bench_clients.py $(BENCH_ARGS)
+
+compare-protocols: setup
+	$(VENV)/bin/python benchmarks/compare_protocols.py $(COMPARE_ARGS)
+
+# Offline: `kubectl apply --dry-run=client` needs an API server, so the schema check is
+# kubernetes-validate's (the test extra); kubectl, when installed, renders the kustomization.
+k8s-check: venv
+	$(VENV)/bin/python -m loadgen.cloud.k8s docker/k8s
+	@if command -v kubectl >/dev/null; then kubectl kustomize docker/k8s >/dev/null && echo "kubectl kustomize docker/k8s: ok"; \
+	else echo "kubectl not installed: kustomization rendering not checked"; fi
 
 proto: venv
 	$(VENV)/bin/python -m grpc_tools.protoc -I. --python_out=. --pyi_out=. \
