@@ -464,13 +464,15 @@ def _finish_reports_before_quit(runner: Any) -> None:
 
 
 def _on_report_to_master(client_id: str, data: dict, **_: Any) -> None:
+    if not _SESSIONS:
+        return  # a report before init finished (e.g. init failed): nothing measured yet
     session = _SESSIONS[-1]
     data[REPORT_KEY] = session.metrics.encode()
     session.metrics = Metrics()  # workers ship deltas, as Locust's own stats do
 
 
 def _on_worker_report(client_id: str, data: dict, **_: Any) -> None:
-    if REPORT_KEY in data:
+    if REPORT_KEY in data and _SESSIONS:
         session = _SESSIONS[-1]
         session.metrics.merge(Metrics.decode(data[REPORT_KEY]))
         session.workers_seen.add(client_id)

@@ -11,7 +11,7 @@ import pytest
 from conftest import ROOT, TOP_K
 from loadgen.flowctl import free_port
 
-pytestmark = [pytest.mark.integration, pytest.mark.locust]
+pytestmark = [pytest.mark.integration, pytest.mark.locust, pytest.mark.chaos]
 LOCUST = str(Path(sys.executable).parent / "locust")
 
 
