@@ -125,11 +125,13 @@ class ReplayOptions:
 
 
 def _replay_options(parsed: Any) -> Optional[ReplayOptions]:
+    # Checked even without --replay-file: a typo should not wait for the day it matters.
+    endpoint_map = parse_endpoint_map(parsed.endpoint_map or "")
+    max_requests = _int(parsed, "max_requests", minimum=0)
     if not parsed.replay_file:
         return None
-    return ReplayOptions(path=parsed.replay_file, endpoint_map=parse_endpoint_map(parsed.endpoint_map or ""),
-                         skip_bad_lines=bool(parsed.skip_bad_lines), reuse_file=bool(parsed.reuse_file),
-                         max_requests=_int(parsed, "max_requests", minimum=0))
+    return ReplayOptions(path=parsed.replay_file, endpoint_map=endpoint_map, skip_bad_lines=bool(parsed.skip_bad_lines),
+                         reuse_file=bool(parsed.reuse_file), max_requests=max_requests)
 
 
 def _arrival_options(parsed: Any) -> dict[str, Any]:

@@ -1,0 +1,83 @@
+"""The bad-input corpus: every input surface, one line naming the file/line/option, exit 2.
+
+Each case is a real command line (``locust`` with loadgen's options, or ``loadgen``); each
+must exit with code 2, print a message containing the expected text, and no traceback.
+"""
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+pytestmark = pytest.mark.chaos
+LOCUST = str(Path(sys.executable).parent / "locust")
+LOADGEN = [sys.executable, "-m", "loadgen"]
+
+LOCUST_CASES = [  # (arguments after `locust -f locustfiles/image.py --headless -t 2s`, expected text)
+    (["--request-size", "0"], "--request-size: must be a whole number >= 1"),
+    (["--request-size", "many"], "--request-size: must be a whole number >= 1, got 'many'"),
+    (["--image-shape", "224,,3"], "--image-shape: cannot read"),
+    (["--top-k", "-5"], "--top-k: must be a whole number >= 1"),
+    (["--pool-mb", "0"], "--pool-mb: must be a number > 0"),
+    (["--arrival-rate", "-1"], "--arrival-rate: cannot use '-1'"),
+    (["--arrival-rate", "step:10@x"], "--arrival-rate: cannot use 'step:10@x'"),
+    (["--arrival-rate", "10", "--arrival", "bursty"], "--arrival: unknown arrival process 'bursty'"),
+    (["--slo", "p99<fast"], "--slo: cannot read 'p99<fast'"),
+    (["--slo", "/search:p98<1s"], "--slo: '/search:p98<1s': metric 'p98'"),
+    (["--host", "grpc://:80"], "--host: 'grpc://:80' needs a host"),
+    (["--host", "tcp://gw:1"], "--host: unsupported scheme 'tcp'"),
+    (["--host", "grpc://gw:99999"], "--host: bad port"),
+    (["--protocol", "http", "--host", "grpc://127.0.0.1:1"], "--protocol http does not match --host"),
+    (["--replay-file", "/nonexistent/file.replay"], "--replay-file: cannot read /nonexistent/file.replay"),
+    (["--endpoint-map", "js=/search"], "--endpoint-map: bad item 'js=/search'"),
+    (["--report-interval", "0"], "--report-interval: must be a number > 0"),
+    (["--flow", "no-such-flow"], "--flow: no Flow 'no-such-flow'"),
+]
+
+
+@pytest.mark.parametrize("args, expected", LOCUST_CASES, ids=lambda v: " ".join(v) if isinstance(v, list) else None)
+def test_locust_options(args, expected):
+    proc = subprocess.run([LOCUST, "-f", "locustfiles/image.py", "--headless", "-t", "2s", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 2, proc.stderr[-1500:]
+    assert expected in proc.stderr and "Traceback" not in proc.stderr
+
+
+def _replay_file(tmp_path, text):
+    path = tmp_path / "bad.replay"
+    path.write_bytes(text.encode("utf-8") if isinstance(text, str) else text)
+    return path
+
+
+@pytest.mark.parametrize("content, expected", [
+    ("/search?docs=two\n", ":1: "), ("# only a comment\n\n", "no request"), ("", "no request"),
+    ("/search?kind=video\n", ":1: "), ("/search?top_k=-3\n", ":1: "), ("/search?colour=red\n", ":1: "),
+    ("/index\n" + "/search?docs=1&" + "x" * 1_000_000 + "\n", ":2: "),
+], ids=["docs", "comments-only", "empty", "kind", "top_k", "unknown-key", "1MB-line"])
+def test_replay_files(tmp_path, content, expected):
+    path = _replay_file(tmp_path, content)
+    proc = subprocess.run([*LOADGEN, "replay", "check", str(path)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and expected in proc.stderr and "Traceback" not in proc.stderr
+    assert str(path) in proc.stderr
+
+
+def test_harmless_replay_quirks_are_accepted(tmp_path):
+    path = _replay_file(tmp_path, b"\xef\xbb\xbf/search?docs=1\r\n/index?docs=2\r\n")  # BOM + CRLF
+    proc = subprocess.run([*LOADGEN, "replay", "check", str(path)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["flow", "up", "--flow", "nope"], "--flow: no Flow 'nope'"),
+    (["flow", "up", "--shards", "0"], "--shards: must be >= 1"),
+    (["flow", "up", "--protocol", "smtp"], "--protocol: the demo Flow serves"),
+    (["report", "/nonexistent"], "cannot read"),
+    (["replay", "make", "--calls", "0", "-o", "/tmp/x.replay"], "--calls"),
+    (["replay", "make", "--calls", "10", "--mix", "search:x", "-o", "/tmp/x.replay"], "--mix"),
+])
+def test_loadgen_commands(argv, expected):
+    proc = subprocess.run([*LOADGEN, *argv], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert expected in proc.stderr and "Traceback" not in proc.stderr
