@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Iterator, Optional
+from typing import Any, Iterator, Mapping, Optional
 
 import numpy as np
 
@@ -24,11 +24,15 @@ ZIPF_EXPONENT = 1.1
 
 @dataclass(frozen=True)
 class Document:
-    """One document: a 32-hex-digit ``id`` and either an image ``tensor`` or a ``text``."""
+    """One document: a 32-hex-digit ``id`` and an image ``tensor``, an encoded image ``blob``
+    (PNG/JPEG bytes) or a ``text``; ``fields`` are further document fields (text, number,
+    boolean, or lists and dicts of them), e.g. from a JSONL dataset (see docs/datasets.md)."""
 
     id: str
     tensor: Optional[np.ndarray] = None
     text: Optional[str] = None
+    blob: Optional[bytes] = None
+    fields: Optional[Mapping[str, Any]] = None
 
 
 def worker_seed(seed: int, worker_index: int) -> int:

@@ -14,6 +14,7 @@ see docs/protocols.md for what was measured).
 """
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import os
@@ -123,16 +124,60 @@ def encode(spec: RequestSpec, *, wire: str = "protobuf") -> EncodedRequest:
     )
 
 
+#: Document attributes with their own wire form; ``Document.fields`` of these names are not sent.
+OWN_FIELDS = frozenset({"id", "tensor", "text", "blob"})
+_INT32 = range(-2**31, 2**31)
+
+
 def doc_proto(doc: Document) -> da.DocProto:
-    """docarray v2 ``DocProto`` of a document: ``id`` plus ``tensor`` or ``text``."""
+    """docarray v2 ``DocProto`` of a document: ``id`` plus ``tensor``, ``text`` or ``blob``
+    (a ``blob`` node of the encoded image bytes), and one node per entry of ``fields``."""
     proto = da.DocProto()
+    for name, value in _extra_fields(doc):
+        fill_value(proto.data[name], value)
     proto.data["id"].text = doc.id
     proto.data["id"].type = "id"
     if doc.tensor is not None:
         _fill_ndarray(proto.data["tensor"], doc.tensor)
     if doc.text is not None:
         proto.data["text"].text = doc.text
+    if doc.blob is not None:
+        proto.data["blob"].blob = doc.blob
     return proto
+
+
+def _extra_fields(doc: Document) -> Iterable[tuple[str, Any]]:
+    return ((k, v) for k, v in (doc.fields or {}).items() if k not in OWN_FIELDS)
+
+
+def fill_value(node: da.NodeProto, value: Any) -> None:
+    """Set ``node`` to docarray's untyped form of a field value: ``text``, ``integer``
+    (int32; larger integers go as ``float``), ``float``, ``boolean``, ``list`` or ``dict``
+    of such values; None leaves the node empty, which docarray reads as None.
+
+    :raises TypeError: for any other type.
+    """
+    if value is None:
+        return
+    if isinstance(value, bool):
+        node.boolean = value
+    elif isinstance(value, int) and value in _INT32:
+        node.integer = value
+    elif isinstance(value, (int, float)):
+        node.float = float(value)
+    elif isinstance(value, str):
+        node.text = value
+    elif isinstance(value, Mapping):
+        node.dict.SetInParent()  # an empty dict is still a dict, not None
+        for key, item in value.items():
+            fill_value(node.dict.data[str(key)], item)
+    elif isinstance(value, (list, tuple)):
+        node.list.SetInParent()
+        for item in value:
+            fill_value(node.list.data.add(), item)
+    else:
+        raise TypeError(f"cannot send a {type(value).__name__} as a document field; use text, numbers, "
+                        f"booleans, lists or dicts")
 
 
 def _fill_ndarray(node: da.NodeProto, array: np.ndarray) -> None:
@@ -167,12 +212,16 @@ def encode_json(spec: RequestSpec) -> EncodedRequest:
 
 
 def doc_json(doc: Document) -> str:
-    """A document as docarray v2 JSON: ``id`` plus ``tensor`` (nested lists) or ``text``."""
-    fields = ['"id":' + _dumps(doc.id)]
+    """A document as docarray v2 JSON: ``id`` plus ``tensor`` (nested lists), ``text`` or
+    ``blob`` (base64 text: JSON has no bytes, so the Executor decodes it), and ``fields``."""
+    fields = [_dumps(name) + ":" + _dumps(value) for name, value in _extra_fields(doc)]
+    fields.append('"id":' + _dumps(doc.id))
     if doc.tensor is not None:
         fields.append('"tensor":' + tensor_json(doc.tensor))
     if doc.text is not None:
         fields.append('"text":' + _dumps(doc.text))
+    if doc.blob is not None:
+        fields.append('"blob":' + _dumps(base64.b64encode(doc.blob).decode("ascii")))
     return "{" + ",".join(fields) + "}"
 
 
