@@ -17,7 +17,9 @@ Lifecycle (master/local process unless noted):
 from __future__ import annotations
 
 import logging
+import os
 import random
+import signal
 import sys
 import time
 from dataclasses import replace
@@ -359,6 +361,9 @@ def _on_init(environment: Any, runner: Any, kind: str) -> None:
     except OSError as exc:
         _stop_flow(session)
         fail(f"{exc.strerror or exc}: {exc.filename or ''}", code=1)
+    except BaseException:  # Ctrl-C while the Flow starts or pre-indexes: leave no Flow behind
+        _stop_flow(session)
+        raise
 
 
 def _resolve_target(session: Session) -> None:
@@ -427,6 +432,14 @@ def _on_test_start(environment: Any, **_: Any) -> None:
         session.start_replay()
     if not isinstance(runner, WorkerRunner):
         _arm_stops(session, runner)
+        _route_sigint_to_sigterm()
+
+
+def _route_sigint_to_sigterm() -> None:
+    """Ctrl-C takes Locust's SIGTERM path (installed by then): a clean shutdown in a greenlet of
+    its own. Python's default would raise KeyboardInterrupt inside whichever user greenlet runs
+    at that instant, printing its traceback."""
+    gevent.signal_handler(signal.SIGINT, lambda: os.kill(os.getpid(), signal.SIGTERM))
 
 
 def _arm_stops(session: Session, runner: Any) -> None:
