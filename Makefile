@@ -7,10 +7,11 @@ FLOW_VENV := .venv-flow
 PIP_QUIET := --quiet --disable-pip-version-check
 DEMO_ARGS ?= --headless -u 8 -r 8 -t 30s --preindex-docs 2000 --results-dir results/demo --only-summary
 
-.PHONY: help setup venv venv-flow demo test bench compare-protocols proto clean k8s-check browser chaos
+.PHONY: help setup venv venv-flow demo test bench compare-protocols proto clean k8s-check browser chaos demo-real
 
 help:
 	@echo "make demo   - set up, start the demo Flow, run a 30 s image load, print p50/p95/p99"
+	@echo "make demo-real - the demo on the bundled handwritten digits (real data)"
 	@echo "make test   - set up and run the whole test suite"
 	@echo "make chaos  - the fault scenarios alone (they also run in make test)"
 	@echo "make bench  - client CPU per request: loadgen vs jina.Client vs raw clients (gRPC, websocket, HTTP)"
@@ -39,6 +40,11 @@ $(FLOW_VENV)/.installed: requirements/flow.txt requirements/flow-constraints.txt
 
 demo: setup
 	$(VENV)/bin/locust -f locustfiles/image.py $(DEMO_ARGS)
+
+# The same demo on real data shipped in the package: 1797 handwritten digits (CC BY 4.0).
+demo-real: setup
+	$(VENV)/bin/locust -f locustfiles/image.py $(DEMO_ARGS:results/demo=results/demo-real) \
+		--dataset builtin:digits --image-shape 32,32,3 --preindex-docs 1797
 
 test: setup browser
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import itertools
 import zlib
 from dataclasses import dataclass
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterator, Optional, Sequence
 
 from loadgen.config import PayloadConfig
 from loadgen.documents import Document, image_documents, text_documents
@@ -42,6 +42,24 @@ class RequestPool:
         return len(self.requests)
 
 
+class RefillingPool(RequestPool):
+    """A pool over a dataset larger than the pool: after each full round it encodes the next
+    ``len(pool)`` requests from ``specs``, so a long run sends the whole dataset. The encoding
+    happens in :meth:`next`, i.e. before the request's timed span, never inside it."""
+
+    def __init__(self, endpoint: str, requests: Sequence[EncodedRequest], specs: Iterator[RequestSpec], wire: str):
+        super().__init__(endpoint, requests)
+        self._specs, self._wire, self._position = specs, wire, 0
+
+    def next(self) -> EncodedRequest:
+        if self._position == len(self.requests):
+            self.requests = tuple(encode(next(self._specs), wire=self._wire) for _ in self.requests)
+            self._position = 0
+        request = self.requests[self._position]
+        self._position += 1
+        return request
+
+
 @dataclass(frozen=True)
 class PoolSet:
     """The pools of one process and any note for the user (e.g. a pool shrunk to fit)."""
@@ -55,7 +73,8 @@ class PoolSet:
 
 
 def build_pools(payload: PayloadConfig, endpoints: Sequence[str], *, seed: int, wire: str = "protobuf",
-                between: Callable[[], None] = lambda: None) -> PoolSet:
+                between: Callable[[], None] = lambda: None,
+                documents: Optional[Callable[[str], Iterator[Document]]] = None) -> PoolSet:
     """Build one pool per endpoint within ``payload.pool_mb`` (split evenly by endpoint).
 
     A pool holds ``payload.pool_size`` requests, or fewer when they would not fit; then a
@@ -65,11 +84,15 @@ def build_pools(payload: PayloadConfig, endpoints: Sequence[str], *, seed: int, 
 
     :param between: called after each encoded request; Locust passes ``gevent.sleep(0)``
         so that a worker's heartbeats keep flowing while large pools are built.
+    :param documents: ``endpoint -> documents`` from a dataset (``--dataset``); then each
+        pool is a :class:`RefillingPool` that goes on through the data. Default: the seeded
+        random generators of ``payload.kind``.
     """
     budget = payload.pool_mb * MIB / max(1, len(endpoints))
     pools, notes = {}, []
     for endpoint in endpoints:
-        specs = request_specs(payload, endpoint, seed=endpoint_seed(seed, endpoint))
+        specs = request_specs(payload, endpoint, seed=endpoint_seed(seed, endpoint),
+                              documents=documents(endpoint) if documents else None)
         first = encode(next(specs), wire=wire)
         fits = int(budget // max(1, first.size))
         if fits < 1:
@@ -85,7 +108,8 @@ def build_pools(payload: PayloadConfig, endpoints: Sequence[str], *, seed: int, 
         for _ in range(count - 1):
             between()
             rest.append(encode(next(specs), wire=wire))
-        pools[endpoint] = RequestPool(endpoint, [first, *rest])
+        pools[endpoint] = (RefillingPool(endpoint, [first, *rest], specs, wire) if documents
+                           else RequestPool(endpoint, [first, *rest]))
     return PoolSet(pools=pools, notes=tuple(notes))
 
 
@@ -94,9 +118,10 @@ def endpoint_seed(seed: int, endpoint: str) -> int:
     return (seed * 7919 + zlib.crc32(endpoint.encode())) % 2**63
 
 
-def request_specs(payload: PayloadConfig, endpoint: str, *, seed: int) -> Iterator[RequestSpec]:
+def request_specs(payload: PayloadConfig, endpoint: str, *, seed: int,
+                  documents: Optional[Iterator[Document]] = None) -> Iterator[RequestSpec]:
     """An endless stream of request specs for ``endpoint``; ``/search`` asks for top_k."""
-    docs = _documents(payload, seed)
+    docs = documents if documents is not None else _documents(payload, seed)
     is_search = endpoint == "/search"
     params = {"top_k": payload.top_k} if is_search else {}
     while True:

@@ -23,7 +23,14 @@ OPTIONS: tuple[tuple[str, str, Optional[str], str], ...] = (
     ("--grpc-mode", "LOADGEN_GRPC_MODE", "unary", f"gRPC call style: {'|'.join(GRPC_MODES)} (stream = one long-lived Call per user)"),
     ("--request-size", "LOADGEN_REQUEST_SIZE", "8", "documents per request"),
     ("--top-k", "LOADGEN_TOP_K", "10", "matches requested (and required) per query document on /search"),
-    ("--image-shape", "LOADGEN_IMAGE_SHAPE", "224,224,3", "shape of one image tensor, e.g. 224,224,3"),
+    ("--image-shape", "LOADGEN_IMAGE_SHAPE", "", "shape of one image tensor, e.g. 224,224,3 (default: 224,224,3 "
+                                                "for random images; a --dataset's own size, else resized to it)"),
+    ("--dataset", "LOADGEN_DATASET", "", "documents to send: random-image | random-text | images:DIR | text:FILE | "
+                                         "jsonl:FILE | s3://BUCKET/PREFIX | builtin:digits | builtin:pydoc "
+                                         "(default: random data of the locustfile's kind; docs/datasets.md)"),
+    ("--image-as", "LOADGEN_IMAGE_AS", "tensor", "dataset images as decoded tensors or as their encoded bytes: tensor|blob"),
+    ("--dataset-cache", "LOADGEN_DATASET_CACHE", "", "where s3:// datasets are kept between runs "
+                                                     "(default: ~/.cache/jina-loadgen/datasets)"),
     ("--task-mix", "LOADGEN_TASK_MIX", "index:1,search:4", "endpoint weights, e.g. index:1,search:4"),
     ("--pool-size", "LOADGEN_POOL_SIZE", "16", "pre-encoded requests per endpoint"),
     ("--pool-mb", "LOADGEN_POOL_MB", "256", "cap on the memory of one process's request pools, MiB"),
@@ -87,6 +94,10 @@ class RunOptions:
     max_inflight: int = 0  # 0 = bounded by the users only
     replay: Optional[ReplayOptions] = None
     duration_s: Optional[float] = None
+    dataset: str = ""  # "" = random data of the locustfile's kind
+    image_as: str = "tensor"
+    image_shape_given: Optional[tuple[int, ...]] = None  # --image-shape, only when given
+    dataset_cache: str = ""
 
 
 def read_options(parsed: Any, *, kind: str) -> RunOptions:
@@ -96,7 +107,7 @@ def read_options(parsed: Any, *, kind: str) -> RunOptions:
     if parsed.grpc_mode not in GRPC_MODES:
         raise ConfigError(f"--grpc-mode: unknown mode {parsed.grpc_mode!r}; use unary or stream")
     payload = PayloadConfig(
-        kind=kind, request_size=_int(parsed, "request_size"), image_shape=parse_image_shape(parsed.image_shape),
+        kind=kind, request_size=_int(parsed, "request_size"), **_image_shape(parsed),
         top_k=_int(parsed, "top_k"), pool_size=_int(parsed, "pool_size"),
         pool_mb=_float(parsed, "pool_mb"), seed=_int(parsed, "seed", minimum=0),
     )
@@ -110,7 +121,21 @@ def read_options(parsed: Any, *, kind: str) -> RunOptions:
         slos=tuple(parse_slo(text) for text in _listed(parsed.slo)),
         **_arrival_options(parsed), replay=_replay_options(parsed),
         duration_s=_float(parsed, "duration") if str(parsed.duration or "").strip() else None,
+        dataset=str(parsed.dataset or "").strip(), image_as=_choice(parsed, "image_as", ("tensor", "blob")),
+        image_shape_given=_image_shape(parsed).get("image_shape"), dataset_cache=parsed.dataset_cache or "",
     )
+
+
+def _image_shape(parsed: Any) -> dict[str, tuple[int, ...]]:
+    text = str(parsed.image_shape or "").strip()
+    return {"image_shape": parse_image_shape(text)} if text else {}
+
+
+def _choice(parsed: Any, name: str, choices: tuple[str, ...]) -> str:
+    value = getattr(parsed, name)
+    if value not in choices:
+        raise ConfigError(f"{_option(name)}: unknown value {value!r}; use {' or '.join(choices)}")
+    return value
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -32,6 +32,7 @@ from locust.runners import WORKER_REPORT_INTERVAL, STATE_INIT, STATE_STOPPED, Lo
 
 from loadgen.breakdown import Breakdown, breakdown, timings
 from loadgen.config import PROTOCOLS, TargetConfig, resolve_protocol
+from loadgen.datasets import open_dataset, summary_line
 from loadgen.documents import worker_seed
 from loadgen.encoding import EncodedRequest, encode
 from loadgen.errors import ConfigError
@@ -69,6 +70,7 @@ class Session:
         self._interval_start = time.time()
         self.pools: Optional[PoolSet] = None
         self.replay_check: Optional[FileCheck] = None  # master/local: the file read once
+        self.dataset_stats: Optional[dict[str, Any]] = None  # master/local: --dataset read once
         self.replay: Optional[ReplayFeed] = None  # load-generating processes
         self._replay_inflight = 0
         self._replay_done = False
@@ -186,11 +188,25 @@ class Session:
             stats.get(name, request_type).log(seconds * 1000.0, 0)
 
     # -- lifecycle ------------------------------------------------------------------
+    def open_dataset(self):
+        """The ``--dataset`` of the run, or None for the random generators."""
+        opts = self.options
+        if not opts.dataset:
+            return None
+        return open_dataset(opts.dataset, image_shape=opts.image_shape_given, image_as=opts.image_as,
+                            cache_dir=opts.dataset_cache or None, seed=opts.payload.seed)
+
     def build_pools(self) -> None:
-        index = getattr(self.environment.runner, "worker_index", 0) or 0
+        runner = self.environment.runner
+        index = getattr(runner, "worker_index", 0) or 0
+        processes = max(1, int(getattr(self.environment.parsed_options, "loadgen_processes", 1) or 1))
+        dataset = self.open_dataset()
+        documents = None
+        if dataset is not None:  # each process goes through its own disjoint share, pass after pass
+            documents = lambda endpoint: dataset.endless(worker_index=index, workers=processes)  # noqa: E731
         self.pools = build_pools(self.options.payload, self._endpoints,
                                  seed=worker_seed(self.options.payload.seed, index), wire=self.target.wire,
-                                 between=lambda: gevent.sleep(0))
+                                 between=lambda: gevent.sleep(0), documents=documents)
         for note in self.pools.notes:
             log.warning(note)
         log.info("request pools ready: %d requests, %.1f MiB", sum(len(p) for p in self.pools.pools.values()),
@@ -283,6 +299,8 @@ class Session:
             "task_mix": self.options.task_mix, "users": getattr(runner, "target_user_count", None),
             "workers": len(self.workers_seen), "workers_lost": sorted(self.workers_lost), **self._load_model(),
         }
+        if self.dataset_stats is not None:
+            run["dataset"] = self.dataset_stats
         if self.options.replay is not None and self.replay_check is not None:
             run["replay"] = {"file": self.options.replay.path, "lines_per_pass": self.replay_check.lines,
                              "bad_lines_skipped": self.replay_check.bad_lines}
@@ -351,6 +369,10 @@ def _on_init(environment: Any, runner: Any, kind: str) -> None:
     try:
         if options.replay is not None:
             session.replay_check = check_file(options.replay)  # a bad line stops the run here
+        dataset = session.open_dataset()
+        if dataset is not None:  # read once up front: a bad file stops the run before any load
+            session.dataset_stats = dataset.stats()
+            log.info("dataset: %s", summary_line(session.dataset_stats))
         _resolve_target(session)
         _preindex(session)
     except ConfigError as exc:
@@ -401,7 +423,9 @@ def _preindex(session: Session) -> None:
     if count <= 0:
         return
     payload = opts.payload
-    specs = request_specs(payload, "/index", seed=worker_seed(payload.seed, 999_983))
+    dataset = session.open_dataset()  # real data is indexed from the data itself
+    specs = request_specs(payload, "/index", seed=worker_seed(payload.seed, 999_983),
+                          documents=dataset.endless() if dataset is not None else None)
     started, wire = time.perf_counter(), session.target.wire
     with session.open_transport() as transport:
         for _ in range(-(-count // payload.request_size)):

@@ -219,3 +219,22 @@ def test_users_that_pin_another_protocol_are_a_usage_error(tmp_path):
                       cwd=ROOT, timeout=60)
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert "--protocol: the locustfile's users speak only http but the run uses grpc" in proc.stderr
+
+
+@pytest.mark.parametrize("locustfile, dataset, extra", [
+    ("locustfiles/image.py", "builtin:digits", ["--image-shape", "16,16,3"]),
+    ("locustfiles/text.py", "builtin:pydoc", []),
+])
+def test_a_real_dataset_is_sent_and_described(flow, tmp_path, locustfile, dataset, extra):
+    proc = run_locust(["-f", locustfile, "--host", flow.target.url, "--dataset", dataset, *extra,
+                       *_common(tmp_path)], cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    summary = _summary(tmp_path)
+    assert summary["total"]["requests"] > 0 and summary["total"]["failures"] == 0
+    assert summary["dataset"]["spec"] == dataset and summary["dataset"]["count"] > 1000
+
+
+def test_a_bad_dataset_is_a_usage_error(tmp_path):
+    proc = run_locust(["-f", "locustfiles/image.py", "--headless", "-t", "2s", "--dataset", f"images:{tmp_path}/none"],
+                      cwd=ROOT, timeout=60)
+    assert proc.returncode == 2 and "--dataset" in proc.stderr and "Traceback" not in proc.stderr
