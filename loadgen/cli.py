@@ -1,5 +1,6 @@
 """The ``loadgen`` console script: ``loadgen flow up`` starts a demo Flow, ``loadgen report``
-re-renders saved runs.
+re-renders saved runs, ``loadgen replay make|check`` writes and checks replay files,
+``loadgen run SCENARIO.yml`` runs a scenario (docs/scenarios.md).
 
 Only argv parsing and wiring live here; every command is one call into the library.
 Exit codes: 0 success, 1 runtime failure (e.g. the Flow died), 2 bad usage.
@@ -10,12 +11,20 @@ import argparse
 import signal
 import sys
 import time
-from typing import Optional, Sequence
+from contextlib import contextmanager
+from typing import Callable, Iterator, Optional, Sequence
 
 from pathlib import Path
 
+from loadgen.cloud.cli import add_commands as add_cloud_commands
+from loadgen.cloud.errors import CloudError
+from loadgen.config import parse_image_shape, parse_task_mix
+from loadgen import scenarios
 from loadgen.errors import ConfigError
 from loadgen.flowctl import FlowConfig, FlowError, start_flow
+from loadgen.replay import parse_endpoint_map
+from loadgen.replay_tools import DEFAULT_MAX_ERRORS, MakeConfig, check_file, render_check, write_file
+from loadgen.html_report import write_report
 from loadgen.reports import hlog_summary, render_hlog_table, write_json_atomic
 from loadgen.timeseries import merge_intervals, read_hlog
 
@@ -40,8 +49,34 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("paths", nargs="+", metavar="DIR_OR_HLOG",
                         help="results directories (their histograms.hlog) or .hlog files; all are merged")
     report.add_argument("--json", dest="json_out", default=None, help="also write the merged figures as JSON here")
+    report.add_argument("--html", action="store_true",
+                        help="re-render report.html in each results directory given (from its files)")
     report.set_defaults(handler=report_command)
+    _add_replay_commands(commands)
+    add_cloud_commands(commands)  # fleet, s3 (loadgen/cloud/cli.py; boto3 imported only when run)
+    _add_run_command(commands)
     return parser
+
+
+def _add_run_command(commands: argparse._SubParsersAction) -> None:
+    run = commands.add_parser("run", help="run a scenario: Flows, index/query steps, sweeps, the results table "
+                                          "(docs/scenarios.md)")
+    run.add_argument("scenario", metavar="SCENARIO.yml", help="the scenario file")
+    run.add_argument("--env-file", default=None, help="NAME=VALUE lines for ${NAME} (lowest precedence)")
+    run.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
+                     help="set a variable (repeatable; overrides the env file and the environment; "
+                          "a swept name runs only that value)")
+    run.add_argument("--results-dir", default=None, help="where results go (default: results/<UTC time>-<scenario>)")
+    run.add_argument("--dry-run", action="store_true", help="validate, print the expanded plan and exit")
+    run.add_argument("--quiet", action="store_true", help="no progress output (errors and the table only)")
+    run.set_defaults(handler=run_command)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Validate the scenario, then run it (Ctrl-C or SIGTERM stop it and keep its results)."""
+    signal.signal(signal.SIGTERM, _interrupt)
+    return scenarios.run(args.scenario, env_file=args.env_file, sets=args.sets, results_dir=args.results_dir,
+                         dry_run=args.dry_run, quiet=args.quiet)
 
 
 def report_command(args: argparse.Namespace) -> int:
@@ -58,9 +93,86 @@ def report_command(args: argparse.Namespace) -> int:
             raise ConfigError(f"{hlog}: {exc}")
     summary = hlog_summary(merged)
     print(render_hlog_table(summary) if summary else "no intervals found")
+    if args.html:
+        for path in (Path(p) for p in args.paths if Path(p).is_dir()):
+            try:
+                print(f"report written to {write_report(path)}")
+            except (OSError, ValueError, KeyError) as exc:
+                raise ConfigError(f"{path}: cannot render report.html ({exc}); is it a loadgen results directory?")
     if args.json_out:
         write_json_atomic(Path(args.json_out), {"tags": summary, "sources": args.paths})
     return 0
+
+
+def _add_replay_commands(commands: argparse._SubParsersAction) -> None:
+    replay = commands.add_parser("replay", help="make and check Iago-style replay files (docs/replay.md)")
+    actions = replay.add_subparsers(dest="replay_command", required=True, metavar="ACTION")
+    make = actions.add_parser("make", help="write a generated replay file (the same file for the same seed)")
+    make.add_argument("--calls", type=int, default=1000,
+                      help="calls to write; --paired writes 2 lines per call (default: 1000)")
+    make.add_argument("--users", type=int, default=10_000, help="users, drawn uniformly from 1..N (default: 10000)")
+    make.add_argument("--mix", default="search:1,index:1", help="endpoint weights; with --paired the pair, "
+                                                                "first sent first (default: search:1,index:1)")
+    make.add_argument("--kind", default="image", help="documents: image or text (default: image)")
+    make.add_argument("--docs", type=int, default=1, help="documents per request (default: 1)")
+    make.add_argument("--top-k", type=int, default=10, help="top_k of /search lines (default: 10)")
+    make.add_argument("--shape", default="", help="image shape written on each line, e.g. 64,64,3 "
+                                                  "(default: none, the run's --image-shape)")
+    make.add_argument("--seed", type=int, default=0, help="seed of every draw (default: 0)")
+    make.add_argument("--paired", action="store_true", help="Seldon's pattern: each call sends the two endpoints "
+                                                            "of --mix for one user and one seed, alternating")
+    make.add_argument("--variant-fraction", type=float, default=0.1,
+                      help="with --paired: share of pairs whose second line is the variant (default: 0.1)")
+    make.add_argument("-o", "--output", required=True, help="the file to write")
+    make.set_defaults(handler=replay_make_command)
+    check = actions.add_parser("check", help="check a replay file as a run would and count its requests")
+    check.add_argument("file", metavar="FILE", help="the replay file")
+    check.add_argument("--max-errors", type=int, default=DEFAULT_MAX_ERRORS,
+                       help=f"stop after this many bad lines (default: {DEFAULT_MAX_ERRORS})")
+    check.add_argument("--endpoint-map", default="", help="foreign paths to Jina endpoints, e.g. "
+                                                          "/js/recommendations=/search,/js/action/new=/index")
+    check.set_defaults(handler=replay_check_command)
+
+
+def replay_make_command(args: argparse.Namespace) -> int:
+    """Write a generated replay file (with a progress bar on a terminal when it is large)."""
+    config = MakeConfig(calls=args.calls, users=args.users, mix=tuple(parse_task_mix(args.mix, option="--mix").items()),
+                        kind=args.kind, docs=args.docs, top_k=args.top_k, seed=args.seed, paired=args.paired,
+                        variant_fraction=args.variant_fraction,
+                        shape=parse_image_shape(args.shape, option="--shape") if args.shape else None)
+    with _progress_bar(config.lines, "writing " + args.output) as progress:
+        written = write_file(config, args.output, progress=progress)
+    print(f"wrote {written} requests to {args.output}")
+    return 0
+
+
+def replay_check_command(args: argparse.Namespace) -> int:
+    """Check a replay file: its errors as FILE:LINE on stderr, its counts on stdout; 2 on errors."""
+    report = check_file(args.file, endpoint_map=parse_endpoint_map(args.endpoint_map), max_errors=args.max_errors)
+    for error in report.errors:
+        print(error, file=sys.stderr)
+    print(render_check(report))
+    return 0 if report.ok else 2
+
+
+PROGRESS_MIN_LINES = 200_000
+
+
+@contextmanager
+def _progress_bar(total: int, description: str) -> Iterator[Optional[Callable[[int], None]]]:
+    """A progress callback drawing a rich bar on stderr, or None: for small jobs, when stderr
+    is not a terminal, or without rich (it comes with the ``locust`` extra)."""
+    try:
+        from rich.console import Console
+        from rich.progress import Progress
+    except ImportError:
+        Progress = None
+    if Progress is None or total < PROGRESS_MIN_LINES or not sys.stderr.isatty():
+        yield None
+        return
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda done: bar.update(task, completed=done)
 
 
 def flow_up(args: argparse.Namespace) -> int:
@@ -96,7 +208,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except ConfigError as exc:
         print(f"loadgen: error: {exc}", file=sys.stderr)
         return 2
-    except FlowError as exc:
+    except (FlowError, CloudError) as exc:
         print(f"loadgen: error: {exc}", file=sys.stderr)
         return 1
 

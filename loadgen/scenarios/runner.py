@@ -1,0 +1,248 @@
+"""Run a validated :class:`~loadgen.scenarios.model.Plan`: jobs in order, their sweep points
+and steps in order, the results table written after every load step.
+
+Results directory layout::
+
+    DIR/plan.txt                        the expanded plan (what --dry-run prints)
+    DIR/table.csv, table.md             the results table (loadgen.scenarios.table)
+    DIR/results.json                    every step result and the table
+    DIR/report.html                     the table and, per sweep, the swept parameter vs req/s and p99
+    DIR/<job>/workspace/                create_workspace's files
+    DIR/<job>/<point>/<NN-method>/      one per step: summary.json, timeseries.csv,
+                                        histograms.hlog, locust.log (load steps), flow-*.log
+
+A failing step stops its job (the next job still runs), stops the job's Flow and keeps
+what was written. Ctrl-C stops the running Locust cleanly (its summary is kept), stops
+every Flow, writes the table and returns 130.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any, Optional, TextIO
+
+from loadgen.cloud.errors import CloudError
+from loadgen.errors import ConfigError
+from loadgen.flowctl import FlowError
+from loadgen.scenarios.html import write_report
+from loadgen.scenarios.load import LoadOutcome, locust_argv, read_summary, run_load
+from loadgen.scenarios.loader import point_variables
+from loadgen.scenarios.methods import LOAD_METHODS, Inputs, OnAlways
+from loadgen.scenarios.model import JobPlan, Plan, Point, Step
+from loadgen.scenarios.steps import JobState, s3_transfer
+from loadgen.scenarios.table import StepResult, figures_of, render_text, write_tables
+
+EXIT_OK, EXIT_FAILED, EXIT_SLO, EXIT_INTERRUPTED = 0, 1, 3, 130
+
+
+class StepFailed(RuntimeError):
+    """A step could not do its work (e.g. Locust exited without a summary)."""
+
+
+STEP_ERRORS = (ConfigError, FlowError, CloudError, StepFailed, OSError)
+
+
+class Console:
+    """Where a run reports: step lines and progress on ``stream`` (stderr; nothing but
+    errors when ``quiet``), the table on ``table_stream`` (stdout). Progress redraws one
+    line on a terminal and prints a line every ``every_s`` seconds otherwise."""
+
+    def __init__(self, *, stream: TextIO = sys.stderr, table_stream: TextIO = sys.stdout, quiet: bool = False,
+                 every_s: float = 5.0):
+        self.stream, self.table_stream, self.quiet, self.every_s = stream, table_stream, quiet, every_s
+        self._live = hasattr(stream, "isatty") and stream.isatty()
+        self._last = (0.0, 0, 0.0)  # elapsed, requests, time of the last printed line
+
+    def line(self, text: str) -> None:
+        if not self.quiet:
+            print(text, file=self.stream, flush=True)
+
+    def error(self, text: str) -> None:
+        print(f"loadgen: error: {text}", file=self.stream, flush=True)
+
+    def progress(self, label: str, total_s: float, elapsed_s: float, requests: int, failures: int) -> None:
+        last_elapsed, last_requests, printed_at = self._last
+        rate = (requests - last_requests) / (elapsed_s - last_elapsed) if elapsed_s > last_elapsed else 0.0
+        if self.quiet or (not self._live and time.monotonic() - printed_at < self.every_s):
+            return
+        text = f"  {label}: {elapsed_s:5.1f}/{total_s:g} s  {rate:7.1f} req/s  {requests} requests  {failures} failures"
+        print("\r" + text if self._live else text, end="" if self._live else "\n", file=self.stream, flush=True)
+        self._last = (elapsed_s, requests, time.monotonic())
+
+    def end_progress(self) -> None:
+        if self._live and not self.quiet:
+            print(file=self.stream, flush=True)
+        self._last = (0.0, 0, 0.0)
+
+    def table(self, text: str) -> None:
+        print(text, file=self.table_stream, flush=True)
+
+
+class Run:
+    """One execution of a plan into ``results_dir``; :meth:`execute` returns the exit code."""
+
+    def __init__(self, plan: Plan, results_dir: Path, console: Console):
+        self.plan, self.results_dir, self.console = plan, results_dir, console
+        self.results: list[StepResult] = []
+        self.failed_steps = 0
+        self.interrupted = False
+
+    def execute(self) -> int:
+        self.results_dir.mkdir(parents=True, exist_ok=True)
+        (self.results_dir / "plan.txt").write_text(describe(self.plan) + "\n", encoding="utf-8")
+        try:
+            for job in self.plan.jobs:
+                self.run_job(job)
+        except KeyboardInterrupt:
+            self.interrupted = True
+            self.console.error("interrupted: Flows stopped, results so far kept")
+        finally:
+            rows = self.save()
+        self.console.table(f"\nscenario {self.plan.path}: results in {self.results_dir}\n{render_text(rows)}")
+        return self.exit_code()
+
+    def exit_code(self) -> int:
+        statuses = {r.status for r in self.results}
+        if self.interrupted:
+            return EXIT_INTERRUPTED
+        if self.failed_steps or "failures" in statuses:
+            return EXIT_FAILED
+        return EXIT_SLO if "slo failed" in statuses else EXIT_OK
+
+    def save(self) -> list[dict[str, Any]]:
+        run = {"scenario": self.plan.path, "results_dir": str(self.results_dir),
+               "jobs": [job.name for job in self.plan.jobs]}
+        rows = write_tables(self.results_dir, self.results, run=run)
+        write_report(self.results_dir, rows, scenario=self.plan.path, axes={j.name: j.axes for j in self.plan.jobs})
+        return rows
+
+    def run_job(self, job: JobPlan) -> None:
+        state = JobState(self.results_dir / job.name, out=self.console.line)
+        try:
+            for i, point in enumerate(job.points):
+                params = ", ".join(f"{k}={v}" for k, v in point.params.items())
+                self.console.line(f"job {job.name}: point {point.number}/{len(job.points) // job.repeat}"
+                                  f"{f' ({params})' if params else ''}, repetition {point.repetition}/{job.repeat}")
+                for step in point.steps:
+                    if not self.run_step(job, point, step, state, last_point=i + 1 == len(job.points)):
+                        return
+        finally:
+            state.close()
+
+    def run_step(self, job: JobPlan, point: Point, step: Step, state: JobState, *, last_point: bool) -> bool:
+        """Run one step; False when it failed (the job stops)."""
+        step_dir = self.results_dir / job.name / point.label / step.name
+        self.console.line(f"  step {step.index} {step.method}")
+        if step.sleep_time:
+            time.sleep(step.sleep_time)
+        try:
+            self.dispatch(job, point, step, state, step_dir, last_point=last_point)
+        except STEP_ERRORS as exc:
+            self.failed_steps += 1
+            if step.method in LOAD_METHODS:
+                self.add_result(job, point, step, step_dir, status=f"failed: {exc}")
+            self.console.error(f"{step.where} ({step.method}, {point.label}): {_reason(exc)}")
+            return False
+        return True
+
+    def dispatch(self, job: JobPlan, point: Point, step: Step, state: JobState, step_dir: Path, *,
+                 last_point: bool) -> None:
+        kwargs, method = step.kwargs, step.method
+        if method in ("create_workspace", "update_workspace"):
+            state.write_workspace(kwargs, point_variables(self.plan.variables, point),
+                                  fresh=method == "create_workspace")
+        elif method == "delete_workspace":
+            state.delete_workspace()
+        elif method == "start_flow":
+            state.start_flow(kwargs, log_dir=step_dir)
+        elif method == "terminate_flow":
+            state.terminate_flow(keep_for_next_point=not last_point)
+        elif method in LOAD_METHODS:
+            self.load(job, point, step, state, step_dir)
+        elif method in ("upload_to_s3", "download_from_s3"):
+            self.console.line("  " + s3_transfer(method, kwargs, run_dir=self.results_dir, out=self.console.line))
+        elif method == "report":
+            self.console.table(render_text(self.save()))
+
+    def load(self, job: JobPlan, point: Point, step: Step, state: JobState, step_dir: Path) -> None:
+        """Run an index/query step through Locust; its figures join the table."""
+        argv = locust_argv(step.method, step.kwargs, target=state.target(step.kwargs), results_dir=step_dir)
+        total = step.kwargs["execution_time"]
+        label = f"{step.method} ({point.label})"
+        try:
+            outcome = run_load(argv, results_dir=step_dir, execution_time_s=total,
+                               progress=lambda t, n, f: self.console.progress(label, total, t, n, f))
+        except KeyboardInterrupt:
+            self.add_result(job, point, step, step_dir, status="interrupted")
+            raise
+        finally:
+            self.console.end_progress()
+        status = load_status(outcome)
+        if status.startswith("failed"):
+            raise StepFailed(f"{status[len('failed: '):]} (Locust log: {outcome.log_path})")
+        self.add_result(job, point, step, step_dir, status=status)
+
+    def add_result(self, job: JobPlan, point: Point, step: Step, step_dir: Path, *, status: str) -> None:
+        check: Optional[OnAlways] = step.kwargs.get("on_always")
+        if check is not None and not check.record:
+            self.console.line(f"  warm-up step ({check.method}): not in the table")
+            return
+        summary = read_summary(step_dir)
+        figures, executors = figures_of(summary) if summary else ({}, {})
+        self.results.append(StepResult(job=job.name, params=dict(point.params), repetition=point.repetition,
+                                       step=step.name, status=status, results_dir=str(step_dir),
+                                       figures=figures, executors=executors))
+        self.save()
+
+
+def load_status(outcome: LoadOutcome) -> str:
+    """``ok``, ``failures``, ``slo failed`` or ``failed: <why>`` (the step failed)."""
+    if outcome.summary is None or outcome.exit_code not in (0, 1, 3):
+        why = "did not finish in time" if outcome.exit_code == 124 else f"exited with code {outcome.exit_code}"
+        return f"failed: Locust {why}: {outcome.error_line() or 'no summary.json written'}"
+    if outcome.exit_code == 3:
+        return "slo failed"
+    return "failures" if outcome.exit_code == 1 or outcome.summary["total"]["failures"] else "ok"
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc)
+    if isinstance(exc, OSError) and exc.strerror:
+        text = f"{exc.strerror}: {exc.filename or ''}"
+    return text
+
+
+def describe(plan: Plan) -> str:
+    """The expanded plan: every job, sweep point, repetition and step with its arguments."""
+    lines = [f"scenario {plan.path}"]
+    for job in plan.jobs:
+        axes = f", sweep over {', '.join(job.axes)}" if job.axes else ""
+        lines.append(f"job {job.name}: {len(job.points)} run(s){axes}, repeat {job.repeat}")
+        for point in job.points:
+            lines.append(f"  {point.label}")
+            for step in point.steps:
+                sleep = f" (after {step.sleep_time:g} s)" if step.sleep_time else ""
+                lines.append(f"    {step.index}. {step.method}{sleep} {_arguments(step.kwargs)}".rstrip())
+    return "\n".join(lines)
+
+
+def _arguments(kwargs: dict) -> str:
+    return " ".join(f"{k}={_show(v)}" for k, v in kwargs.items() if v not in (None, (), {}))
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, Inputs):
+        shape = f"shape={'x'.join(map(str, value.image_shape))}, " if value.image_shape else ""
+        return f"{value.method}({shape}seed={value.seed})"
+    if isinstance(value, OnAlways):
+        return f"{value.method}(top_k={value.top_k})" if value.top_k else value.method
+    if isinstance(value, (tuple, list)):
+        return "[" + ", ".join(map(str, value)) + "]"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def run_scenario(plan: Plan, *, results_dir: Path, console: Optional[Console] = None) -> int:
+    """Run ``plan`` into ``results_dir``; returns the exit code (0 ok, 1 a step failed or
+    requests failed, 3 an SLO gate failed, 130 interrupted)."""
+    return Run(plan, Path(results_dir), console or Console()).execute()

@@ -1,0 +1,144 @@
+"""``loadgen run`` end to end on loopback: real demo Flows, real Locust child processes."""
+import csv
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from loadgen.flowctl import free_port
+
+pytestmark = [pytest.mark.integration, pytest.mark.locust]
+ROOT = Path(__file__).resolve().parents[2]
+LOADGEN = Path(sys.executable).parent / "loadgen"
+
+
+def loadgen_run(*args, timeout=240):
+    return subprocess.run([str(LOADGEN), "run", *map(str, args)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def table_rows(results):
+    with open(results / "table.csv", newline="") as stream:
+        return list(csv.DictReader(stream))
+
+
+def test_smoke_scenario_end_to_end(tmp_path):
+    """start_flow → index → query → terminate_flow → report against the demo Flow."""
+    results = tmp_path / "results"
+    proc = loadgen_run("scenarios/smoke.yml", "--results-dir", results, "--quiet")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = table_rows(results)
+    assert [(r["job"], r["step"]) for r in rows] == [("smoke", "02-index"), ("smoke", "03-query")]
+    for row in rows:
+        assert int(row["requests"]) > 0 and int(row["failures"]) == 0 and row["status"] == "ok"
+        assert float(row["req/s"]) > 0 and 0 < float(row["p50 ms"]) <= float(row["p99 ms"])
+        assert float(row["encoder ms"]) > 0 and float(row["indexer ms"]) > 0  # mean time per Executor
+    point = results / "smoke" / "point1_rep1"
+    index = json.loads((point / "02-index" / "summary.json").read_text())
+    assert list(index["endpoints"]) == ["/index"] and index["request_size"] == 2
+    query = json.loads((point / "03-query" / "summary.json").read_text())
+    assert list(query["endpoints"]) == ["/search"] and query["top_k"] == 5
+    assert list((point / "01-start_flow").glob("flow-*.log"))
+    assert "| smoke | 02-index | 1 |" in (results / "table.md").read_text()
+    data = json.loads((results / "results.json").read_text())
+    assert [s["status"] for s in data["steps"]] == ["ok", "ok"] and len(data["table"]) == 2
+    assert "03-query" in proc.stdout and "requests" in proc.stdout  # the printed table
+    assert proc.stderr == ""  # --quiet
+
+
+FAILING = """
+jobs:
+  unreachable:
+    steps:
+      - method: index
+        gateway_host: 127.0.0.1
+        gateway_port: {port}
+        execution_time: 1
+      - method: report
+  next:
+    steps:
+      - method: report
+"""
+
+
+def test_failing_step_stops_its_job_and_the_run_goes_on(tmp_path):
+    scenario = tmp_path / "failing.yml"
+    scenario.write_text(FAILING.format(port=free_port()))
+    proc = loadgen_run(scenario, "--results-dir", tmp_path / "results", "--quiet", timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    error = [line for line in proc.stderr.splitlines() if line.startswith("loadgen: error:")]
+    assert len(error) == 1 and f"{scenario}:5: jobs.unreachable.steps[0] (index, point1_rep1): " in error[0]
+    assert "no Jina gateway answers" in error[0]
+    rows = table_rows(tmp_path / "results")
+    assert len(rows) == 1 and rows[0]["status"].startswith("failed: ")
+
+
+INTERRUPTED = """
+jobs:
+  long:
+    steps:
+      - method: start_flow
+        flow: text
+      - method: index
+        execution_time: 120
+        request_size: 2
+        inputs: random_texts
+"""
+
+
+def _port_open(port):
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_ctrl_c_stops_the_flow_and_keeps_results(tmp_path):
+    scenario, results = tmp_path / "long.yml", tmp_path / "results"
+    scenario.write_text(INTERRUPTED)
+    proc = subprocess.Popen([str(LOADGEN), "run", str(scenario), "--results-dir", str(results)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+    series = results / "long" / "point1_rep1" / "02-index" / "timeseries.csv"
+    deadline = time.monotonic() + 150
+    while not (series.exists() and len(series.read_text().splitlines()) > 2):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()[1][-3000:]
+        time.sleep(0.3)
+    port = int(next((results / "long" / "point1_rep1" / "01-start_flow").glob("flow-*.log")).stem.split("-")[-1])
+    assert _port_open(port)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err[-3000:]
+    assert "interrupted: Flows stopped, results so far kept" in err
+    rows = table_rows(results)
+    assert rows[0]["status"] == "interrupted" and int(rows[0]["requests"]) > 0
+    assert not _port_open(port)
+    assert json.loads((series.parent / "summary.json").read_text())["total"]["requests"] > 0
+
+
+def test_scale_out_two_replicas_serve_more_than_one(tmp_path):
+    """scenarios/scale_out.yml: a slow Executor (50 ms per request) with replicas 1 and 2;
+    the direction only, with a generous margin (ideal: twice as many req/s)."""
+    results = tmp_path / "results"
+    proc = loadgen_run("scenarios/scale_out.yml", "--results-dir", results, "--quiet", "--set", "EXECUTION_TIME=3")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = {int(r["replicas"]): r for r in table_rows(results)}
+    assert set(rows) == {1, 2} and all(int(r["failures"]) == 0 for r in rows.values())
+    assert float(rows[2]["req/s"]) > 1.3 * float(rows[1]["req/s"]) > 0
+    assert (results / "scale_out" / "workspace" / "slow.yml").read_text().count("delay_ms: 50") == 1
+
+
+def test_replay_scenario_holds_a_rate(tmp_path):
+    """scenarios/replay.yml at one rate: a warm-up index (not in the table), then the file."""
+    results = tmp_path / "results"
+    proc = loadgen_run("scenarios/replay.yml", "--results-dir", results, "--quiet", "--set", "rate=40",
+                       "--set", "EXECUTION_TIME=3")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = table_rows(results)
+    assert [(r["rate"], r["step"]) for r in rows] == [("40", "03-query")]
+    assert int(rows[0]["requests"]) > 0 and int(rows[0]["failures"]) == 0 and rows[0]["p99 corrected ms"]
+    summary = json.loads((results / "replay" / "rate=40_rep1" / "03-query" / "summary.json").read_text())
+    assert summary["replay"]["lines_per_pass"] == 300 and summary["load_model"] == "open"
