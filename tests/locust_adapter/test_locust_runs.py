@@ -49,7 +49,9 @@ def test_headless_text_run_writes_summary_and_csv(flow, tmp_path):
 
 def test_distributed_image_stream_run_merges_every_request(flow, tmp_path):
     """--processes 2: a master and two workers; HDR metrics merge to Locust's own totals."""
+    port = free_port()  # not Locust's default 5557: other runs on the machine may use it
     proc = run_locust(["-f", "locustfiles/image.py", "--host", flow.target.url, "--processes", "2",
+                       "--master-bind-port", str(port), "--master-port", str(port),
                        "--grpc-mode", "stream", "--image-shape", SHAPE, "--json-file", str(tmp_path / "locust"),
                        *_common(tmp_path)], cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -6,6 +6,7 @@ from collections import Counter
 import pytest
 
 from conftest import ROOT, run_locust
+from loadgen.flowctl import free_port
 from loadgen.replay import open_replay, read
 from test_open_loop import fake_gateway  # noqa: F401  (the fixture)
 
@@ -32,7 +33,9 @@ def _replay(tmp_path, host, *extra):
 
 def test_two_workers_send_every_line_exactly_once(fake_gateway, tmp_path):
     host, log = fake_gateway(delay_ms=1.0)
-    summary = _replay(tmp_path, host, "--processes", "2", "--replay-file", str(PAIRED))
+    port = free_port()  # not Locust's default 5557: other runs on the machine may use it
+    summary = _replay(tmp_path, host, "--processes", "2", "--master-bind-port", str(port), "--master-port", str(port),
+                      "--replay-file", str(PAIRED))
     lines = _lines(PAIRED)
     received = _received(log)
     assert len(received) == len(lines) == summary["total"]["requests"]
