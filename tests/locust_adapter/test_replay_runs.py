@@ -6,6 +6,7 @@ from collections import Counter
 import pytest
 
 from conftest import ROOT, run_locust
+from loadgen.datasets import open_dataset
 from loadgen.flowctl import free_port
 from loadgen.replay import open_replay, read
 from test_open_loop import fake_gateway  # noqa: F401  (the fixture)
@@ -68,3 +69,24 @@ def test_a_bad_line_stops_the_run_before_any_load(tmp_path):
     proc = run_locust(["-f", "locustfiles/replay.py", "--headless", "-t", "2s", "--replay-file", str(bad),
                        "--host", "grpc://127.0.0.1:1", "--skip-host-check"], cwd=ROOT, timeout=60)
     assert proc.returncode == 2 and f"{bad}:2:" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_two_workers_share_a_dataset_each_item_once_per_pass(fake_gateway, tmp_path):
+    """--dataset text:FILE with --processes 2: every line is sent, and evenly (each worker goes
+    through its own half, pass after pass)."""
+    host, log = fake_gateway(delay_ms=1.0)
+    data = tmp_path / "docs.txt"
+    data.write_text("".join(f"document number {i}\n" for i in range(50)))
+    port = free_port()
+    args = ["-f", "locustfiles/text.py", "--host", host, "--headless", "-u", "4", "-r", "100", "-t", "4s",
+            "--processes", "2", "--master-bind-port", str(port), "--master-port", str(port), "--dataset",
+            f"text:{data}", "--task-mix", "index:1", "--request-size", "1", "--results-dir", str(tmp_path / "r")]
+    proc = run_locust(args, cwd=ROOT, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    counts = Counter(doc for endpoint, doc in _received(log) if endpoint == "/index")
+    assert len(counts) == 50, "every item of the dataset was sent"
+    dataset = open_dataset(f"text:{data}")
+    for worker in range(2):  # each worker goes through its own half evenly; they may differ in speed
+        share = [doc.id for doc in dataset.documents(worker_index=worker, workers=2)]
+        sent = [counts[doc_id] for doc_id in share]
+        assert len(share) == 25 and max(sent) - min(sent) <= 1, (worker, sent)
