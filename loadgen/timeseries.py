@@ -54,8 +54,11 @@ class TimeSeriesWriter:
         self._hlog.flush()
 
     def close(self) -> None:
-        self._csv_file.close()
-        self._hlog.close()
+        """Close both files (both are closed even when the first one fails to flush)."""
+        try:
+            self._csv_file.close()
+        finally:
+            self._hlog.close()
 
 
 def _hlog_header(start_epoch: float) -> str:

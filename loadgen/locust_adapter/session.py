@@ -282,7 +282,10 @@ class Session:
             self._ticker = None
         self.flush_interval()
         if self.series is not None:
-            self.series.close()
+            try:
+                self.series.close()
+            except OSError as exc:  # the last buffered rows did not fit (e.g. a full disk)
+                log.error("time series incomplete: %s", exc)
             self.series = None
 
     @property
