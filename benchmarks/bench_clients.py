@@ -1,16 +1,18 @@
-"""`make bench`: client CPU per request and req/s -- loadgen vs jina.Client vs raw gRPC.
+"""`make bench`: client CPU per request and req/s -- loadgen vs jina.Client vs raw clients, per protocol.
 
     .venv/bin/python benchmarks/bench_clients.py [--users 10] [--duration 15] [--quick] [--rounds 1]
                                                  [--warmup 1] [--wait-quiet SECONDS]
+                                                 [--protocols grpc,websocket,http]
 
-Starts the demo text Flow once (``loadgen.flowctl``), pre-indexes 200 docs through loadgen's
-``GrpcTransport`` so every search returns 10 matches, then runs each client of
-:func:`client_specs` in its own subprocess, one after the other (``--rounds`` times,
-interleaved), with the same users, window and payload: 10 text docs per request to
-/search with top_k 10. Each helper measures its own window (see bench_window.py): wall
-seconds, process CPU seconds (all threads) and completed requests. Writes
-``results/bench/bench.json`` and prints a table and the ratios against the targets.
-The Flow is stopped at the end, also on errors, Ctrl-C and SIGTERM.
+For each protocol (gRPC, websocket, HTTP) in turn: starts the demo text Flow with that
+gateway (``bench_flow.demo_flow``: pre-indexes 200 docs through loadgen's transport so every
+search returns 10 matches), runs that protocol's clients of :func:`client_specs` in their
+own subprocesses, one after the other (``--rounds`` times, interleaved), with the same
+users, window and payload -- 10 text docs per request to /search with top_k 10 -- and stops
+the Flow. Each helper measures its own window (see bench_window.py): wall seconds, process
+CPU seconds (all threads) and completed requests. Writes ``results/bench/bench.json`` and
+prints a table and the ratios against the targets. A Flow is stopped when its protocol is
+done, also on errors, Ctrl-C and SIGTERM.
 
 Exit code: 0 when every client ran without failed requests (targets missed or met alike),
 1 when a client failed requests or crashed, 2 on bad options.
@@ -19,43 +21,32 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import signal
 import statistics
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
+from typing import Optional
 
-from loadgen.config import PayloadConfig, TargetConfig
-from loadgen.encoding import encode
-from loadgen.errors import ConfigError
-from loadgen.flowctl import FlowConfig, FlowError, FlowProcess, flow_python, start_flow
+from bench_flow import PAYLOAD, PREINDEX_DOCS, BenchError, demo_flow, run_main
+from loadgen.flowctl import FLOW_PROTOCOLS, FlowConfig, FlowProcess, flow_python
 from loadgen.pools import endpoint_seed, request_specs
-from loadgen.protocols.grpc import GrpcTransport
-from machine_load import RunLoad, wait_quiet
+from machine_load import (BUSY_PCT, RunLoad, add_wait_quiet_option, loadgen_revision, machine_facts,
+                          wait_quiet_if_asked)
 
 ROOT = Path(__file__).resolve().parent.parent
 
 BENCH_DIR = ROOT / "benchmarks"
 RESULTS_DIR = ROOT / "results" / "bench"
-PAYLOAD = PayloadConfig(kind="text", request_size=10, top_k=10)  # pool_size 16, seed 0: loadgen's defaults
-PREINDEX_DOCS = 200
-LOADGEN = ("loadgen-grpc-unary", "loadgen-grpc-stream")
-BUSY_PCT = 10.0  # warn when other processes used more than this % of a core during a run
-# (ratio key, metric, baseline client, comparison, target): loadgen's value / baseline's value.
+# (ratio key, metric, baseline client, comparison, target): each loadgen client's value / the
+# baseline's value, the baseline named after the loadgen client's protocol. No comparison:
+# informational. A ratio is left out when its baseline did not run.
 TARGETS = (
-    ("cpu_per_req_vs_floor", "cpu_us_per_req", "floor-grpc", "<=", 1.2),
-    ("cpu_per_req_vs_jina_client", "cpu_us_per_req", "jina-client-grpc", "<=", 0.25),
-    ("rps_vs_jina_client", "rps", "jina-client-grpc", ">=", 1.4),
+    ("cpu_per_req_vs_floor", "cpu_us_per_req", "floor-{protocol}", "<=", 1.2),
+    ("cpu_per_req_vs_jina_client", "cpu_us_per_req", "jina-client-{protocol}", "<=", 0.25),
+    ("rps_vs_jina_client", "rps", "jina-client-{protocol}", ">=", 1.4),
+    ("cpu_per_req_vs_gevent_floor", "cpu_us_per_req", "floor-{protocol}-gevent", None, None),
 )
-
-
-class BenchError(RuntimeError):
-    """A step of the benchmark failed; the message says which and why."""
 
 
 @dataclass(frozen=True)
@@ -63,7 +54,7 @@ class ClientSpec:
     """One row of the benchmark: a helper script run by ``python`` with extra ``args``.
 
     Every helper takes ``--host --users --duration --warmup`` and prints one JSON line
-    (bench_window.py). Add websocket/http rows here with their own helpers.
+    (bench_window.py). Rows named ``loadgen-*`` are the product, compared with TARGETS.
     """
 
     name: str
@@ -74,13 +65,25 @@ class ClientSpec:
 
 
 def client_specs(docs_file: Path) -> list[ClientSpec]:
-    """The clients compared, in run order."""
+    """The clients compared, in run order (grouped by protocol: one Flow per protocol)."""
     venv, flow_venv = sys.executable, str(flow_python(FlowConfig(flow="text")))
+    jina = ("--docs", str(docs_file))
+
+    def loadgen(name: str, protocol: str, *extra: str) -> ClientSpec:
+        return ClientSpec(name, protocol, venv, "locust_client.py", ("--results-dir", str(RESULTS_DIR / name), *extra))
+
     return [
-        ClientSpec("loadgen-grpc-unary", "grpc", venv, "locust_client.py", ("--grpc-mode", "unary")),
-        ClientSpec("loadgen-grpc-stream", "grpc", venv, "locust_client.py", ("--grpc-mode", "stream")),
-        ClientSpec("jina-client-grpc", "grpc", flow_venv, "jina_client.py", ("--docs", str(docs_file))),
+        loadgen("loadgen-grpc-unary", "grpc", "--grpc-mode", "unary"),
+        loadgen("loadgen-grpc-stream", "grpc", "--grpc-mode", "stream"),
+        ClientSpec("jina-client-grpc", "grpc", flow_venv, "jina_client.py", jina),
         ClientSpec("floor-grpc", "grpc", venv, "floor_grpc.py"),
+        ClientSpec("floor-grpc-gevent", "grpc", venv, "floor_grpc_gevent.py"),
+        loadgen("loadgen-websocket", "websocket"),
+        ClientSpec("jina-client-websocket", "websocket", flow_venv, "jina_client.py", jina),
+        ClientSpec("floor-websocket", "websocket", venv, "floor_websocket.py"),
+        loadgen("loadgen-http", "http"),
+        ClientSpec("jina-client-http", "http", flow_venv, "jina_client.py", jina),
+        ClientSpec("floor-http", "http", venv, "floor_http.py"),
     ]
 
 
@@ -92,34 +95,23 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=1, help="run every client this many times, interleaved; "
                         "report the median (default 1)")
     parser.add_argument("--warmup", type=float, default=1.0, help="seconds of load before each window (default 1)")
-    parser.add_argument("--wait-quiet", type=float, default=0.0, metavar="SECONDS",
-                        help=f"before each run, wait up to SECONDS until other processes use <= {BUSY_PCT:g}%% "
-                             "of a core (for shared machines; default 0: do not wait)")
+    add_wait_quiet_option(parser, before="run")
+    parser.add_argument("--protocols", default=",".join(FLOW_PROTOCOLS),
+                        help=f"comma-separated protocols to run (default {','.join(FLOW_PROTOCOLS)})")
     args = parser.parse_args(argv)
     if args.quick:
         args.duration = 5.0
     if args.users < 1 or args.rounds < 1 or args.duration <= 0 or args.warmup < 0 or args.wait_quiet < 0:
         parser.error("--users and --rounds must be >= 1, --duration > 0, --warmup and --wait-quiet >= 0")
+    args.protocols = [p.strip() for p in args.protocols.split(",") if p.strip()]
+    unknown = sorted(set(args.protocols) - set(FLOW_PROTOCOLS))
+    if unknown or not args.protocols:
+        parser.error(f"--protocols: use some of {','.join(FLOW_PROTOCOLS)}, got {','.join(unknown) or 'none'}")
     return args
 
 
-def preindex(target: TargetConfig) -> None:
-    """Index PREINDEX_DOCS docs, then check that one search returns top_k matches per doc."""
-    specs = request_specs(PAYLOAD, "/index", seed=999_983)
-    searches = request_specs(PAYLOAD, "/search", seed=999_983)
-    with GrpcTransport(target) as transport:
-        for _ in range(PREINDEX_DOCS // PAYLOAD.request_size):
-            _check(transport.send(encode(next(specs))), "pre-indexing")
-        _check(transport.send(encode(next(searches))), "the check search")
-
-
-def _check(result, step: str) -> None:
-    if result.error is not None:
-        raise BenchError(f"{step} failed: {result.error.kind}: {result.error}")
-
-
 def write_search_docs(path: Path) -> None:
-    """The docs of loadgen's /search pool (same seed as the Locust session and the floor)."""
+    """The docs of loadgen's /search pool (same seed as the Locust session and the floors)."""
     specs = request_specs(PAYLOAD, "/search", seed=endpoint_seed(PAYLOAD.seed, "/search"))
     batches = [[{"id": d.id, "text": d.text} for d in next(specs).docs] for _ in range(PAYLOAD.pool_size)]
     path.write_text(json.dumps(batches))
@@ -134,7 +126,7 @@ def run_client(spec: ClientSpec, host: str, args) -> dict:
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     if proc.returncode != 0 or not lines:
         tail = "\n".join((proc.stderr or proc.stdout).splitlines()[-25:])
-        raise BenchError(f"{spec.name}: helper exited with code {proc.returncode} and no result:\n{tail}")
+        raise BenchError(f"{spec.name}: helper exited with code {proc.returncode}:\n{tail}")
     return json.loads(lines[-1])
 
 
@@ -145,9 +137,7 @@ def run_rounds(specs: list[ClientSpec], flow: FlowProcess, args) -> dict[str, li
         for spec in specs:
             print(f"[round {round_no}/{args.rounds}] {spec.name}: {args.users} users, "
                   f"{args.warmup:g} s warm-up + {args.duration:g} s window ...", flush=True)
-            if args.wait_quiet > 0:
-                waited, pct = wait_quiet(flow.proc.pid, max_pct=BUSY_PCT, timeout_s=args.wait_quiet)
-                print(f"    waited {waited:.0f} s for a quiet machine (others: {pct:.0f}% of a core)", flush=True)
+            wait_quiet_if_asked(flow.proc.pid, args.wait_quiet)
             with RunLoad(flow.proc.pid) as load:
                 result = run_client(spec, flow.target.url, args)
             result.update(client=spec.name, round=round_no, machine=load.result())
@@ -168,8 +158,7 @@ def print_run(result: dict) -> None:
 def run_records(runs: dict[str, list[dict]]) -> list[dict]:
     """Every run's own figures, for bench.json's ``config.runs``."""
     keys = ("client", "round", "rps", "cpu_us_per_req", "requests", "failures", "window_s", "cpu_s")
-    records = [{k: run[k] for k in keys} | run["machine"] for client_runs in runs.values() for run in client_runs]
-    return sorted(records, key=lambda r: r["round"])
+    return [{k: run[k] for k in keys} | run["machine"] for client_runs in runs.values() for run in client_runs]
 
 
 def aggregate(spec: ClientSpec, runs: list[dict]) -> dict:
@@ -184,77 +173,54 @@ def aggregate(spec: ClientSpec, runs: list[dict]) -> dict:
     }
 
 
+def ratio(value_of: dict, baseline_of: dict, metric: str, baseline: str,
+          op: Optional[str], target: Optional[float]) -> dict:
+    """One ratio record: ``value`` (client / baseline), ``target`` and ``met`` (None: informational)."""
+    num, den = value_of[metric], baseline_of[metric]
+    value = num / den if num is not None and den else None
+    met = None
+    if op is not None:
+        met = value is not None and (value <= target if op == "<=" else value >= target)
+    return {"value": None if value is None else round(value, 3), "metric": metric, "baseline": baseline,
+            "target": f"{op} {target}" if op else None, "met": met}
+
+
 def ratios(clients: dict[str, dict]) -> dict:
-    """Each target of TARGETS for each loadgen client: value, target and met."""
-    out = {}
-    for key, metric, baseline, op, target in TARGETS:
-        out[key] = {}
-        for name in LOADGEN:
-            num, den = clients[name][metric], clients[baseline][metric]
-            value = num / den if num is not None and den else None
-            met = value is not None and (value <= target if op == "<=" else value >= target)
-            out[key][name] = {"value": None if value is None else round(value, 3), "metric": metric,
-                              "baseline": baseline, "target": f"{op} {target}", "met": met}
+    """Each ratio of TARGETS for each loadgen client whose baseline ran."""
+    out: dict[str, dict] = {}
+    for key, metric, baseline_name, op, target in TARGETS:
+        for name, client in clients.items():
+            baseline = baseline_name.format(protocol=client["protocol"])
+            if name.startswith("loadgen-") and baseline in clients:
+                out.setdefault(key, {})[name] = ratio(client, clients[baseline], metric, baseline, op, target)
     return out
 
 
-def flow_versions(python: str) -> dict:
-    """Versions of the flow virtualenv's packages (read from metadata; jina is not imported)."""
-    code = ("import importlib.metadata as m, json, platform; print(json.dumps({'python': "
-            "platform.python_version(), **{p: m.version(p) for p in ('jina', 'docarray', 'grpcio', 'protobuf')}}))")
-    proc = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=60)
-    return json.loads(proc.stdout) if proc.returncode == 0 else {"error": proc.stderr.strip()[-200:]}
-
-
-def machine_config(args, port: int) -> dict:
+def run_config(args, ports: dict[str, int], revision: str) -> dict:
     """Run parameters and machine facts for bench.json's ``config``."""
     return {
         "users": args.users, "duration_s": args.duration, "warmup_s": args.warmup, "rounds": args.rounds,
-        "wait_quiet_s": args.wait_quiet,
+        "wait_quiet_s": args.wait_quiet, "protocols": args.protocols,
         "aggregate": "rps and cpu_us_per_req: median over rounds; requests and failures: sums",
         "endpoint": "/search", "kind": PAYLOAD.kind, "request_size": PAYLOAD.request_size,
-        "top_k": PAYLOAD.top_k, "preindexed_docs": PREINDEX_DOCS, "flow": "text", "flow_port": port,
-        "nproc": os.cpu_count(), "machine": platform.machine(), "cpu_model": _cpu_model(),
-        "loadgen_revision": loadgen_revision(),
-        "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "loadavg_end": os.getloadavg(),
-        "client_venv": {"python": platform.python_version(),
-                        **{p: metadata.version(p) for p in ("locust", "grpcio", "gevent", "protobuf")}},
-        "flow_venv": flow_versions(str(flow_python(FlowConfig(flow="text")))),
+        "top_k": PAYLOAD.top_k, "preindexed_docs": PREINDEX_DOCS, "flow": "text", "flow_ports": ports,
+        **machine_facts(str(flow_python(FlowConfig(flow="text"))), revision_at_start=revision),
     }
-
-
-def loadgen_revision() -> str:
-    """The checkout's commit, with ``+dirty`` when loadgen/ or locustfiles/ have uncommitted changes."""
-    def git(*cmd: str) -> str:
-        proc = subprocess.run(["git", *cmd], cwd=ROOT, capture_output=True, text=True)
-        return proc.stdout.strip() if proc.returncode == 0 else ""
-
-    commit = git("rev-parse", "--short", "HEAD") or "unknown"
-    return commit + ("+dirty" if git("status", "--porcelain", "loadgen", "locustfiles") else "")
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def render(report: dict) -> str:
     """The clients as a table, then each ratio with its target and verdict."""
-    rows = [f"{'client':<22} {'protocol':<8} {'req/s':>8} {'CPU µs/req':>11} {'requests':>9} {'failures':>9}"]
+    rows = [f"{'client':<22} {'protocol':<9} {'req/s':>8} {'CPU µs/req':>11} {'requests':>9} {'failures':>9}"]
     for name, c in report["clients"].items():
         cpu = f"{c['cpu_us_per_req']:.0f}" if c["cpu_us_per_req"] is not None else "n/a"
-        rows.append(f"{name:<22} {c['protocol']:<8} {c['rps']:>8.1f} {cpu:>11} {c['requests']:>9} {c['failures']:>9}")
+        rows.append(f"{name:<22} {c['protocol']:<9} {c['rps']:>8.1f} {cpu:>11} {c['requests']:>9} {c['failures']:>9}")
     rows.append("")
-    for key, per_client in report["ratios"].items():
+    for per_client in report["ratios"].values():
         for name, r in per_client.items():
             value = "n/a" if r["value"] is None else f"{r['value']:.3f}x"
-            verdict = "met" if r["met"] else "MISSED"
-            rows.append(f"{name} {r['metric']} / {r['baseline']}: {value} (target {r['target']}x) {verdict}")
+            verdict = "informational" if r["met"] is None else f"(target {r['target']}x) " + (
+                "met" if r["met"] else "MISSED")
+            rows.append(f"{name} {r['metric']} / {r['baseline']}: {value} {verdict}")
     busiest = max(r["other_cpu_pct"] for r in report["config"]["runs"])
     if busiest > BUSY_PCT:
         rows.append(f"\nWARNING: other processes used up to {busiest:.0f}% of a core during a run: the machine "
@@ -263,22 +229,20 @@ def render(report: dict) -> str:
 
 
 def run(args) -> int:
-    """Start the Flow, run every client, write bench.json; always stop the Flow."""
+    """For each protocol: start its Flow, run its clients, stop it; then write bench.json."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     docs_file = RESULTS_DIR / "search-docs.json"
     write_search_docs(docs_file)
-    specs = client_specs(docs_file)
-    print("starting the demo text Flow ...", flush=True)
-    flow = start_flow(FlowConfig(flow="text", top_k=PAYLOAD.top_k), log_dir=RESULTS_DIR / "flow")
-    try:
-        print(f"Flow ready at {flow.target.url}; pre-indexing {PREINDEX_DOCS} docs ...", flush=True)
-        preindex(flow.target)
-        runs = run_rounds(specs, flow, args)
-        config = machine_config(args, flow.port) | {"runs": run_records(runs)}
-    finally:
-        print("stopping the Flow ...", flush=True)
-        flow.stop()
+    specs = [spec for spec in client_specs(docs_file) if spec.protocol in args.protocols]
+    revision = loadgen_revision()
+    runs: dict[str, list[dict]] = {}
+    ports: dict[str, int] = {}
+    for protocol in args.protocols:
+        with demo_flow(protocol, log_dir=RESULTS_DIR / "flow") as flow:
+            ports[protocol] = flow.port
+            runs |= run_rounds([spec for spec in specs if spec.protocol == protocol], flow, args)
     clients = {spec.name: aggregate(spec, runs[spec.name]) for spec in specs}
+    config = run_config(args, ports, revision) | {"runs": run_records(runs)}
     report = {"clients": clients, "ratios": ratios(clients), "config": config}
     (RESULTS_DIR / "bench.json").write_text(json.dumps(report, indent=2) + "\n")
     print("\n" + render(report) + f"\n\nwritten: {RESULTS_DIR / 'bench.json'}", flush=True)
@@ -287,13 +251,7 @@ def run(args) -> int:
 
 def main() -> None:
     args = parse_args()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally blocks: stop the Flow
-    try:
-        sys.exit(run(args))
-    except (BenchError, ConfigError, FlowError) as exc:
-        sys.exit(f"bench: error: {exc}")
-    except KeyboardInterrupt:
-        sys.exit("bench: interrupted")
+    run_main("bench", lambda: run(args))
 
 
 if __name__ == "__main__":

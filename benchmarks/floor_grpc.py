@@ -1,25 +1,24 @@
-"""The floor: raw ``grpc.aio`` unary calls of loadgen's pre-encoded bytes, nothing else.
+"""The gRPC floor: raw ``grpc.aio`` unary calls of loadgen's pre-encoded bytes, nothing else.
 
     .venv/bin/python benchmarks/floor_grpc.py --host grpc://127.0.0.1:PORT --users 10
 
 ``--users`` asyncio tasks, each with its own channel (as each loadgen user has), call
 ``/jina.JinaSingleDataRequestRPC/process_single_data`` with raw bytes (no serializers):
-requests come from ``loadgen.pools.build_pools`` (text, 10 docs, /search, top_k 10) plus
-``EncodedRequest.payload()`` for a unique request id. Replies are only checked for
-``len > 0``: no decoding, no validation, no metrics -- the least a Python gRPC client can do.
+requests come from loadgen's /search pool (``bench_flow.search_pool``: text, 10 docs,
+top_k 10) plus ``EncodedRequest.payload()`` for a unique request id. Replies are only checked
+for ``len > 0``: no decoding, no validation, no metrics -- the least a Python gRPC client can do.
 
 Timer (see bench_window.py for units): the window opens after ``--warmup`` seconds of load
-(pools built, channels connected) and closes before the tasks are cancelled.
+(pool built, channels connected) and closes before the tasks are cancelled.
 """
 from __future__ import annotations
 
-import asyncio
-
 import grpc
 
-from bench_window import Tally, Window, client_parser, emit
-from loadgen.config import PayloadConfig, TargetConfig
-from loadgen.pools import RequestPool, build_pools
+from bench_flow import search_pool
+from bench_window import Tally, client_parser, run_asyncio_helper
+from loadgen.config import TargetConfig
+from loadgen.pools import RequestPool
 from loadgen.protocols.grpc import CHANNEL_OPTIONS, UNARY_PATH
 
 TIMEOUT_S = 30.0
@@ -41,28 +40,11 @@ async def worker(address: str, pool: RequestPool, tally: Tally) -> None:
                 tally.fail("empty reply")
 
 
-async def measure(args) -> dict:
-    """Run the load; return the window's result (see the module docstring)."""
-    payload = PayloadConfig(kind="text", request_size=10, top_k=10)
-    pool = build_pools(payload, ["/search"], seed=0).pools["/search"]
-    address = TargetConfig.from_url(args.host).address
-    tally = Tally()
-    tasks = [asyncio.create_task(worker(address, pool, tally)) for _ in range(args.users)]
-    window = Window(tally.counts)
-    await asyncio.sleep(args.warmup)
-    window.open()
-    await asyncio.sleep(args.duration)
-    window.close()
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    return window.result(errors=dict(tally.errors))
-
-
-def main() -> None:
-    args = client_parser(__doc__.splitlines()[0]).parse_args()
-    emit(asyncio.run(measure(args)))
+def workers(args, tally: Tally, stop) -> list:
+    """``--users`` tasks sharing loadgen's /search pool; cancelled at the end (``stop`` unused)."""
+    pool, address = search_pool(), TargetConfig.from_url(args.host).address
+    return [worker(address, pool, tally) for _ in range(args.users)]
 
 
 if __name__ == "__main__":
-    main()
+    run_asyncio_helper(workers, client_parser(__doc__.splitlines()[0]))

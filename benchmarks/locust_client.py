@@ -1,13 +1,16 @@
 """loadgen's product path, measured: ``locustfiles/text.py`` driven by Locust as a library.
 
     .venv/bin/python benchmarks/locust_client.py --host grpc://127.0.0.1:PORT --grpc-mode unary
+    .venv/bin/python benchmarks/locust_client.py --host ws://127.0.0.1:PORT      # http:// too
 
 The locustfile is loaded the way ``locust -f`` loads it (its ``register(events, kind="text")``
 adds loadgen's options and listeners), options are parsed by Locust's own parser, and
-``events.init`` creates loadgen's session. The users (``JinaGrpcUser``: session, pre-encoded
-pools, one gRPC channel per user, reply validation, HDR metrics and Locust's ``request``
-event, per-second time series under ``--results-dir``) run under a ``LocalRunner`` with
-``--task-mix search:1 --request-size 10 --top-k 10 --preindex-docs 0``.
+``events.init`` creates loadgen's session. The users (``JinaUser``, speaking ``--host``'s
+protocol: session, pre-encoded pools, one gRPC channel / websocket connection / keep-alive
+HTTP connection per user, reply validation, HDR metrics and Locust's ``request`` event,
+per-second time series under ``--results-dir``) run under a ``LocalRunner`` with
+``--task-mix search:1 --request-size 10 --top-k 10 --preindex-docs 0`` (``--grpc-mode``
+matters for gRPC only).
 
 Timer (see bench_window.py for units): the window opens once all users are spawned (pools
 are built in ``test_start``, channels opened in ``on_start``) and ``--warmup`` seconds have
@@ -40,7 +43,7 @@ def locust_options(args):
     """Locust's parsed options, including loadgen's (registered by the locustfile)."""
     argv = ["-f", str(LOCUSTFILE), "--headless", "-H", args.host, "--grpc-mode", args.grpc_mode,
             "--task-mix", "search:1", "--request-size", "10", "--top-k", "10", "--preindex-docs", "0",
-            "--results-dir", args.results_dir or str(ROOT / "results" / "bench" / f"loadgen-grpc-{args.grpc_mode}")]
+            "--results-dir", args.results_dir or str(ROOT / "results" / "bench" / "loadgen")]
     return get_parser(default_config_files=[]).parse_args(argv)
 
 
@@ -70,10 +73,7 @@ def measure(env: Environment, args) -> dict:
     env.runner.start(args.users, spawn_rate=args.users)
     try:
         wait_spawned(env, args.users)
-        gevent.sleep(args.warmup)
-        window.open()
-        gevent.sleep(args.duration)
-        window.close()
+        window.run(gevent.sleep, warmup_s=args.warmup, duration_s=args.duration)
     finally:
         env.runner.quit()
     events.quitting.fire(environment=env, reverse=True)  # loadgen writes summary.json, as after a CLI run
@@ -84,7 +84,7 @@ def measure(env: Environment, args) -> dict:
 def main() -> None:
     parser = client_parser(__doc__.splitlines()[0])
     parser.add_argument("--grpc-mode", choices=("unary", "stream"), default="unary")
-    parser.add_argument("--results-dir", help="loadgen's time series go here (default results/bench/loadgen-grpc-MODE)")
+    parser.add_argument("--results-dir", help="loadgen's summary and time series go here (default results/bench/loadgen)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     emit(measure(start_environment(args), args))

@@ -1,4 +1,5 @@
-"""Who used the machine's CPU during a client run: the Flow, the client, or anyone else.
+"""Who used the machine's CPU during a client run: the Flow, the client, or anyone else;
+and the facts about the machine and software that a benchmark result is only valid for.
 
 The client and the Flow share the machine, so a benchmark run is only as clean as the
 machine was quiet. :class:`RunLoad` takes Linux ``/proc`` snapshots around one client run
@@ -8,15 +9,25 @@ and reports, as % of ONE core averaged over the whole run (start-up and teardown
 - ``client_cpu_pct``: the finished client subprocess (``RUSAGE_CHILDREN``) plus this process;
 - ``other_cpu_pct``: every other process on the machine (busy time from ``/proc/stat``
   minus the two above) -- anything well above a few % means the figures are contaminated.
+
+:func:`machine_facts` says what ran where: cores, CPU model, package versions of both
+virtualenvs (read from metadata: jina is never imported here) and loadgen's commit.
 """
 from __future__ import annotations
 
+import argparse
+import json
 import os
+import platform
 import resource
+import subprocess
 import time
+from importlib import metadata
 from pathlib import Path
 
 HZ = os.sysconf("SC_CLK_TCK")
+ROOT = Path(__file__).resolve().parent.parent
+BUSY_PCT = 10.0  # a run during which other processes used more than this % of a core is flagged
 
 
 def machine_busy_s() -> float:
@@ -90,3 +101,60 @@ def wait_quiet(flow_pgid: int, *, max_pct: float, timeout_s: float, sample_s: fl
         waited = time.monotonic() - started
         if pct <= max_pct or waited >= timeout_s:
             return waited, pct
+
+
+def add_wait_quiet_option(parser: argparse.ArgumentParser, *, before: str) -> None:
+    """``--wait-quiet SECONDS`` (default 0: do not wait); ``before`` names what it waits before."""
+    parser.add_argument("--wait-quiet", type=float, default=0.0, metavar="SECONDS",
+                        help=f"before each {before}, wait up to SECONDS until other processes use <= {BUSY_PCT:g}%% "
+                             "of a core (for shared machines; default 0: do not wait)")
+
+
+def wait_quiet_if_asked(flow_pgid: int, timeout_s: float) -> None:
+    """:func:`wait_quiet` for up to ``timeout_s`` seconds (``--wait-quiet``; 0: return at once) and say how long."""
+    if timeout_s > 0:
+        waited, pct = wait_quiet(flow_pgid, max_pct=BUSY_PCT, timeout_s=timeout_s)
+        print(f"    waited {waited:.0f} s for a quiet machine (others: {pct:.0f}% of a core)", flush=True)
+
+
+def machine_facts(flow_python: str, *, revision_at_start: str) -> dict:
+    """Cores, CPU model, both virtualenvs' versions, loadgen's commit when the run started
+    (``revision_at_start``, from :func:`loadgen_revision`) and now, the date (UTC) and the load
+    average now; ``flow_python`` is the flow virtualenv's interpreter."""
+    return {
+        "nproc": os.cpu_count(), "machine": platform.machine(), "cpu_model": cpu_model(),
+        "loadgen_revision": revision_at_start, "loadgen_revision_end": loadgen_revision(),
+        "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "loadavg_end": os.getloadavg(),
+        "client_venv": {"python": platform.python_version(),
+                        **{p: metadata.version(p) for p in ("locust", "grpcio", "gevent", "protobuf", "websockets")}},
+        "flow_venv": flow_versions(flow_python),
+    }
+
+
+def flow_versions(python: str) -> dict:
+    """Versions of the flow virtualenv's packages (read from metadata; jina is not imported)."""
+    code = ("import importlib.metadata as m, json, platform; print(json.dumps({'python': "
+            "platform.python_version(), **{p: m.version(p) for p in ('jina', 'docarray', 'grpcio', 'protobuf')}}))")
+    proc = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=60)
+    return json.loads(proc.stdout) if proc.returncode == 0 else {"error": proc.stderr.strip()[-200:]}
+
+
+def loadgen_revision() -> str:
+    """The checkout's commit, with ``+dirty`` when loadgen/ or locustfiles/ have uncommitted changes."""
+    def git(*cmd: str) -> str:
+        proc = subprocess.run(["git", *cmd], cwd=ROOT, capture_output=True, text=True)
+        return proc.stdout.strip() if proc.returncode == 0 else ""
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    return commit + ("+dirty" if git("status", "--porcelain", "loadgen", "locustfiles") else "")
+
+
+def cpu_model() -> str:
+    """The CPU's model name from ``/proc/cpuinfo`` (else ``platform.processor()``)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
