@@ -7,7 +7,7 @@ FLOW_VENV := .venv-flow
 PIP_QUIET := --quiet --disable-pip-version-check
 DEMO_ARGS ?= --headless -u 8 -r 8 -t 30s --preindex-docs 2000 --results-dir results/demo --only-summary
 
-.PHONY: help setup venv venv-flow demo test bench compare-protocols proto clean k8s-check browser chaos demo-real
+.PHONY: help setup venv venv-flow demo test bench compare-protocols proto clean k8s-check browser chaos demo-real bench-merge bench-memory
 
 help:
 	@echo "make demo   - set up, start the demo Flow, run a 30 s image load, print p50/p95/p99"
@@ -62,6 +62,13 @@ chaos: setup
 
 bench: setup
 	$(VENV)/bin/python benchmarks/bench_clients.py $(BENCH_ARGS)
+
+# Side measurements: master merge CPU (seconds) and a load generator's memory (5 minutes).
+bench-merge: setup
+	$(VENV)/bin/python benchmarks/bench_merge.py
+
+bench-memory: setup
+	$(VENV)/bin/python benchmarks/bench_memory.py $(MEMORY_ARGS)
 
 compare-protocols: setup
 	$(VENV)/bin/python benchmarks/compare_protocols.py $(COMPARE_ARGS)
