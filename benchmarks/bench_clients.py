@@ -22,13 +22,12 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from bench_flow import PAYLOAD, PREINDEX_DOCS, BenchError, demo_flow, run_main
+from bench_flow import PAYLOAD, PREINDEX_DOCS, BenchError, demo_flow, run_helper, run_main
 from loadgen.flowctl import FLOW_PROTOCOLS, FlowConfig, FlowProcess, flow_python
 from loadgen.pools import endpoint_seed, request_specs
 from machine_load import (BUSY_PCT, RunLoad, add_wait_quiet_option, loadgen_revision, machine_facts,
@@ -121,8 +120,7 @@ def run_client(spec: ClientSpec, host: str, args) -> dict:
     """Run one helper to completion; return its JSON result. :raises BenchError: on a crash."""
     cmd = [spec.python, str(BENCH_DIR / spec.script), "--host", host, "--users", str(args.users),
            "--duration", str(args.duration), "--warmup", str(args.warmup), *spec.args]
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
-                          timeout=args.duration + args.warmup + 180)
+    proc = run_helper(cmd, cwd=ROOT, timeout_s=args.duration + args.warmup + 180, what=spec.name)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     if proc.returncode != 0 or not lines:
         tail = "\n".join((proc.stderr or proc.stdout).splitlines()[-25:])

@@ -6,13 +6,14 @@
   wire format (the same requests a Locust user of a single-process run draws);
 - :func:`run_main`: a benchmark's ``main()``: exit codes, one-line errors, SIGTERM handling;
 - :func:`demo_flow`: one demo Flow (of the payload's kind) with a protocol's gateway, started,
-  pre-indexed and checked,
-  stopped on leaving the ``with`` block (also on errors, Ctrl-C and SIGTERM turned into
-  ``SystemExit``).
+  pre-indexed and checked, stopped on leaving the ``with`` block (also on errors, Ctrl-C and
+  SIGTERM turned into ``SystemExit``);
+- :func:`run_helper`: one helper subprocess, bounded in time, its crash a ``BenchError``.
 """
 from __future__ import annotations
 
 import signal
+import subprocess
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -93,3 +94,14 @@ def run_main(prog: str, run: Callable[[], int]) -> None:
         sys.exit(f"{prog}: error: {exc}")
     except KeyboardInterrupt:
         sys.exit(f"{prog}: interrupted")
+
+
+def run_helper(cmd: list[str], *, cwd: Path, timeout_s: float, what: str) -> subprocess.CompletedProcess:
+    """Run ``cmd`` to completion with its output captured.
+
+    :raises BenchError: naming ``what`` when it ran longer than ``timeout_s`` seconds (it is killed).
+    """
+    try:
+        return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        raise BenchError(f"{what}: still running after {timeout_s:g} s; killed") from None

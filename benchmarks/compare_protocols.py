@@ -26,14 +26,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from dataclasses import MISSING, asdict, dataclass
 from pathlib import Path
 
 import yaml
 
-from bench_flow import BenchError, demo_flow, run_main
+from bench_flow import BenchError, demo_flow, run_helper, run_main
 from loadgen.config import GRPC_MODES, KINDS, PayloadConfig
 from loadgen.errors import ConfigError
 from loadgen.flowctl import FLOW_PROTOCOLS, FlowConfig, FlowProcess, flow_python
@@ -122,8 +121,8 @@ def run_point(scenario: Scenario, size: int, flow: FlowProcess, args) -> dict:
     summary_path.unlink(missing_ok=True)
     wait_quiet_if_asked(flow.proc.pid, args.wait_quiet)
     with RunLoad(flow.proc.pid) as load:
-        proc = subprocess.run(locust_command(scenario, size, flow.target.url, results_dir), cwd=ROOT,
-                              capture_output=True, text=True, timeout=scenario.duration_s + LOCUST_GRACE_S)
+        proc = run_helper(locust_command(scenario, size, flow.target.url, results_dir), cwd=ROOT,
+                          timeout_s=scenario.duration_s + LOCUST_GRACE_S, what=f"{protocol}, request size {size}")
     if proc.returncode not in (0, 1) or not summary_path.exists():  # Locust exits 1 when a request failed
         tail = "\n".join((proc.stderr or proc.stdout).splitlines()[-25:])
         raise BenchError(f"{protocol}, request size {size}: locust exited with code {proc.returncode}:\n{tail}")
