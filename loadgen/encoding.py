@@ -23,7 +23,6 @@ from functools import lru_cache
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
 import numpy as np
-from google.protobuf import struct_pb2
 
 from loadgen.documents import Document
 from loadgen.wire import docarray_pb2 as da
@@ -187,17 +186,6 @@ def _fill_ndarray(node: da.NodeProto, array: np.ndarray) -> None:
     dense.dtype = array.dtype.str
     node.type = "ndarray"
 
-
-def struct_to_dict(struct: struct_pb2.Struct) -> dict:
-    """A protobuf ``Struct`` as a plain dict (for parameters in replies)."""
-    from google.protobuf.json_format import MessageToDict
-
-    return MessageToDict(struct)
-
-
-def encode_all(specs: Iterable[RequestSpec], *, wire: str = "protobuf") -> list[EncodedRequest]:
-    """Encode every spec; used to fill pools before the load starts."""
-    return [encode(s, wire=wire) for s in specs]
 
 
 def encode_json(spec: RequestSpec) -> EncodedRequest:
