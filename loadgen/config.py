@@ -6,12 +6,14 @@ a message naming the option and the fix.
 """
 from __future__ import annotations
 
+import base64
 import re
-from dataclasses import dataclass
-from typing import Collection
-from urllib.parse import urlsplit
+from dataclasses import dataclass, field
+from typing import Collection, Iterable
+from urllib.parse import unquote, urlsplit
 
 from loadgen.errors import ConfigError
+from loadgen.redact import redact_url, split_userinfo
 
 PROTOCOLS = ("grpc", "websocket", "http")
 GRPC_MODES = ("unary", "stream")
@@ -21,6 +23,10 @@ _SCHEMES = {"grpc": ("grpc", False), "grpcs": ("grpc", True), "ws": ("websocket"
             "wss": ("websocket", True), "http": ("http", False), "https": ("http", True)}
 #: Wire format of each protocol's request bodies (see :func:`loadgen.encoding.encode`).
 PROTOCOL_WIRE = {"grpc": "protobuf", "websocket": "protobuf", "http": "json"}
+#: ``(name, value)`` pairs sent with every request: gRPC metadata, HTTP/websocket headers.
+Headers = tuple[tuple[str, str], ...]
+_HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+\Z")  # an HTTP token (RFC 9110)
+_HEADER_VALUE = re.compile(r"[\x20-\x7e\t]*\Z")  # visible ASCII: what gRPC metadata accepts
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,6 +40,8 @@ class TargetConfig:
     :param grpc_mode: ``unary`` (one call per request) or ``stream`` (one long-lived
         ``/jina.JinaRPC/Call`` stream per user).
     :param timeout_s: per-request deadline in seconds.
+    :param headers: ``(name, value)`` pairs sent with every request and probe (``--header``
+        and the ``--host`` URL's ``user:password``); left out of ``repr``: they hold credentials.
     """
 
     protocol: str = "grpc"
@@ -42,6 +50,7 @@ class TargetConfig:
     tls: bool = False
     grpc_mode: str = "unary"
     timeout_s: float = 30.0
+    headers: Headers = field(default=(), repr=False)
 
     def __post_init__(self) -> None:
         if self.protocol not in PROTOCOLS:
@@ -69,26 +78,68 @@ class TargetConfig:
         return PROTOCOL_WIRE[self.protocol]
 
     @classmethod
-    def from_url(cls, url: str, *, default_protocol: str = "grpc", **overrides) -> "TargetConfig":
+    def from_url(cls, url: str, *, default_protocol: str = "grpc", headers: Iterable[tuple[str, str]] = (),
+                 **overrides) -> "TargetConfig":
         """Parse ``grpc://``, ``ws://`` or ``http://HOST:PORT`` (``grpcs``, ``wss``, ``https``
-        with TLS) into a target; the scheme decides the protocol.
+        with TLS) into a target; the scheme decides the protocol. A ``user:password@`` in the
+        URL becomes an ``Authorization: Basic`` header (as curl sends it), unless ``headers``
+        has an ``Authorization`` of its own; ``url`` and messages never show the password.
 
         :param default_protocol: the protocol of a URL without a scheme (``HOST:PORT``).
+        :param headers: ``(name, value)`` pairs for every request (``--header``).
         :raises ConfigError: for an unknown scheme, a missing host or port.
         """
-        parts = urlsplit(url if "://" in url else f"{scheme_of(default_protocol, False)}://{url}")
+        userinfo, bare = split_userinfo(url)
+        shown = redact_url(url)
+        parts = urlsplit(bare if "://" in bare else f"{scheme_of(default_protocol, False)}://{bare}")
         scheme = parts.scheme.lower()
         if scheme not in _SCHEMES:
-            raise ConfigError(f"--host: unsupported scheme {scheme!r} in {url!r}; use grpc://, ws:// or "
+            raise ConfigError(f"--host: unsupported scheme {scheme!r} in {shown!r}; use grpc://, ws:// or "
                               f"http://HOST:PORT (grpcs://, wss://, https:// for TLS)")
         try:
             port = parts.port
         except ValueError:
-            raise ConfigError(f"--host: bad port in {url!r}; use grpc://HOST:PORT, e.g. grpc://127.0.0.1:12345")
+            raise ConfigError(f"--host: bad port in {shown!r}; use grpc://HOST:PORT, e.g. grpc://127.0.0.1:12345")
         if not parts.hostname or port is None:
-            raise ConfigError(f"--host: {url!r} needs a host and a port, e.g. grpc://127.0.0.1:12345")
+            raise ConfigError(f"--host: {shown!r} needs a host and a port, e.g. grpc://127.0.0.1:12345")
         protocol, tls = _SCHEMES[scheme]
-        return cls(protocol=protocol, host=parts.hostname, port=port, tls=tls, **overrides)
+        return cls(protocol=protocol, host=parts.hostname, port=port, tls=tls,
+                   headers=merge_headers(basic_auth(userinfo), tuple(headers)), **overrides)
+
+
+def basic_auth(userinfo: str) -> Headers:
+    """The ``Authorization: Basic`` header of a URL's ``user:password`` (percent-escapes
+    decoded), or none for an empty ``userinfo``."""
+    if not userinfo:
+        return ()
+    user, _, password = userinfo.partition(":")
+    token = base64.b64encode(f"{unquote(user)}:{unquote(password)}".encode()).decode("ascii")
+    return (("Authorization", f"Basic {token}"),)
+
+
+def merge_headers(defaults: Headers, given: Headers) -> Headers:
+    """``defaults`` whose names ``given`` does not repeat (case-insensitively), then ``given``."""
+    names = {name.lower() for name, _ in given}
+    return tuple(item for item in defaults if item[0].lower() not in names) + given
+
+
+def parse_headers(items: Iterable[str], *, option: str = "--header") -> Headers:
+    """Parse ``--header 'Name: value'`` items into ``(name, value)`` pairs.
+
+    :raises ConfigError: for an item without a colon, a name that is not an HTTP token, or
+        a value with control or non-ASCII characters. The message counts the item but never
+        shows it: a header usually carries a credential.
+    """
+    headers = []
+    for number, item in enumerate(items, 1):
+        name, sep, value = str(item).partition(":")
+        name, value = name.strip(), value.strip()
+        if not sep or not _HEADER_NAME.match(name) or not _HEADER_VALUE.match(value):
+            raise ConfigError(f"{option}: item {number} is not 'Name: value' (an HTTP header name, a colon, then "
+                              f"printable ASCII on one line); e.g. --header 'Authorization: Bearer TOKEN' "
+                              f"(the value is not shown here)")
+        headers.append((name, value))
+    return tuple(headers)
 
 
 def scheme_of(protocol: str, tls: bool) -> str:
@@ -112,7 +163,7 @@ def resolve_protocol(*, host: str, requested: str = "", pinned: Collection[str] 
     if "://" in host:
         from_host = TargetConfig.from_url(host).protocol
         if requested and requested != from_host:
-            raise ConfigError(f"--protocol {requested} does not match --host {host} (a {from_host} URL); "
+            raise ConfigError(f"--protocol {requested} does not match --host {redact_url(host)} (a {from_host} URL); "
                               f"drop --protocol or give a {scheme_of(requested, False)}:// URL")
         protocol = from_host
     if pinned and protocol not in pinned:
@@ -133,6 +184,8 @@ class PayloadConfig:
     :param pool_size: pre-encoded requests per endpoint.
     :param pool_mb: cap on the memory of all pools of one process, in MiB.
     :param seed: base seed; each worker adds its index.
+    :param match_field: a scalar field of ``/search`` matches whose values are counted
+        (``--match-field``, e.g. ``shard``), or None.
     """
 
     kind: str = "image"
@@ -143,6 +196,7 @@ class PayloadConfig:
     pool_size: int = 16
     pool_mb: float = 256.0
     seed: int = 0
+    match_field: Optional[str] = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

@@ -43,6 +43,7 @@ class RequestSpec:
     parameters: Mapping[str, Any] = field(default_factory=dict)
     target_executor: Optional[str] = None
     expected_matches: Optional[int] = None  # per doc; None = do not check matches
+    match_field: Optional[str] = None  # a scalar field of matches whose values replies tally
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class EncodedRequest:
     :param n_docs: documents in the request.
     :param expected_matches: matches required per returned doc, or None.
     :param wire: ``protobuf`` (gRPC, websocket) or ``json`` (HTTP).
+    :param match_field: tally this scalar field of the reply's matches (or None).
     """
 
     endpoint: str
@@ -61,6 +63,7 @@ class EncodedRequest:
     n_docs: int
     expected_matches: Optional[int] = None
     wire: str = "protobuf"
+    match_field: Optional[str] = None
 
     def payload(self, request_id: Optional[str] = None) -> bytes:
         """The bytes to put on the wire: ``body`` plus a request-id header fragment carrying
@@ -119,7 +122,7 @@ def encode(spec: RequestSpec, *, wire: str = "protobuf") -> EncodedRequest:
         endpoint=spec.endpoint,
         body=msg.SerializeToString(),
         n_docs=len(spec.docs),
-        expected_matches=spec.expected_matches,
+        expected_matches=spec.expected_matches, match_field=spec.match_field,
     )
 
 
@@ -196,7 +199,7 @@ def encode_json(spec: RequestSpec) -> EncodedRequest:
         parts.append(',"header":' + _dumps({"targetExecutor": spec.target_executor}))
     body = "".join(parts) + "}"
     return EncodedRequest(endpoint=spec.endpoint, body=body.encode(), n_docs=len(spec.docs),
-                          expected_matches=spec.expected_matches, wire="json")
+                          expected_matches=spec.expected_matches, match_field=spec.match_field, wire="json")
 
 
 def doc_json(doc: Document) -> str:

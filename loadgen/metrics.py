@@ -103,6 +103,8 @@ class EndpointStats:
     late: int = 0
     unfinished: int = 0  # sent, but the run stopped before the reply (not in ``requests``)
     failure_kinds: Counter = field(default_factory=Counter)
+    match_values: Counter = field(default_factory=Counter)  # --match-field: value -> matches
+    values_per_reply: Counter = field(default_factory=Counter)  # distinct values in one reply -> replies
     latency: LatencyHistogram = field(default_factory=LatencyHistogram)
     uncorrected: LatencyHistogram = field(default_factory=LatencyHistogram)
 
@@ -113,6 +115,10 @@ class EndpointStats:
         self.late += result.late
         if result.error is None:
             self.docs += result.docs_sent
+            for value, count in result.match_values:
+                self.match_values[value] += count
+            if result.match_values:
+                self.values_per_reply[sum(1 for value, _ in result.match_values if value != "-")] += 1
             if result.schedule_lag_s is None:
                 self.latency.record(result.latency_s)
             else:
@@ -131,12 +137,17 @@ class EndpointStats:
         for name in _COUNTERS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.failure_kinds.update(other.failure_kinds)
+        self.match_values.update(other.match_values)
+        self.values_per_reply.update(other.values_per_reply)
         self.latency.merge(other.latency)
         self.uncorrected.merge(other.uncorrected)
 
     def encode(self) -> dict[str, Any]:
         out: dict[str, Any] = {name: getattr(self, name) for name in _COUNTERS}
         out.update(failure_kinds=dict(self.failure_kinds), latency=self.latency.encode())
+        if self.match_values:
+            out["match_values"] = dict(self.match_values)
+            out["values_per_reply"] = {str(k): v for k, v in self.values_per_reply.items()}
         if self.uncorrected.count or self.uncorrected.out_of_range:
             out["uncorrected"] = self.uncorrected.encode()
         return out
@@ -145,6 +156,8 @@ class EndpointStats:
     def decode(cls, data: dict[str, Any]) -> "EndpointStats":
         stats = cls(**{k: int(data.get(k, 0)) for k in _COUNTERS})
         stats.failure_kinds.update(data.get("failure_kinds", {}))
+        stats.match_values.update(data.get("match_values", {}))
+        stats.values_per_reply.update({int(k): v for k, v in data.get("values_per_reply", {}).items()})
         stats.latency = LatencyHistogram.decode(data["latency"])
         if "uncorrected" in data:
             stats.uncorrected = LatencyHistogram.decode(data["uncorrected"])

@@ -127,7 +127,8 @@ def request_specs(payload: PayloadConfig, endpoint: str, *, seed: int,
     while True:
         batch = list(itertools.islice(docs, payload.request_size))
         yield RequestSpec(endpoint=endpoint, docs=batch, parameters=params,
-                          expected_matches=payload.top_k if is_search else None)
+                          expected_matches=payload.top_k if is_search else None,
+                          match_field=payload.match_field if is_search else None)
 
 
 def _documents(payload: PayloadConfig, seed: int) -> Iterator[Document]:

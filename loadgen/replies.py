@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
@@ -36,6 +37,7 @@ class Reply:
     docs_returned: int
     routes: tuple[Route, ...]
     error: Optional[RequestFailure]
+    match_values: tuple[tuple[str, int], ...] = ()  # with request.match_field: (value, count)
 
 
 def check_reply(raw: bytes, request: EncodedRequest) -> Reply:
@@ -51,7 +53,13 @@ def check_reply(raw: bytes, request: EncodedRequest) -> Reply:
         return Reply(0, (), ProtocolError(f"undecodable reply ({len(raw)} bytes): {exc}"))
     routes = tuple(route_of(r) for r in msg.routes)
     error = status_error(msg.header.status) or _validate(docs, routes, request)
-    return Reply(len(docs), routes, error)
+    if request.match_field is None or error is not None:
+        return Reply(len(docs), routes, error)
+    try:
+        values = match_values(docs, request.match_field)
+    except DecodeError as exc:
+        return Reply(len(docs), routes, ProtocolError(f"undecodable match document: {exc}"))
+    return Reply(len(docs), routes, None, values)
 
 
 def _docs(msg: jp.ReplyView):
@@ -100,6 +108,37 @@ def validate_docs(match_counts: Sequence[int], request: EncodedRequest) -> Optio
     return None
 
 
+def match_values(docs, field: str) -> tuple[tuple[str, int], ...]:
+    """``(value, count)`` of the scalar ``field`` over the matches of ``docs`` (DocViews),
+    values as text (``-`` for a match without the field). Decodes every match document's
+    scalar fields: costs a few µs per match, so only with ``--match-field``."""
+    counts: Counter = Counter()
+    for doc in docs:
+        for entry in doc.data:
+            if entry.key == "matches":
+                for raw in entry.value.doc_array.docs:
+                    counts[_scalar(jp.MatchView.FromString(raw), field)] += 1
+    return tuple(sorted(counts.items()))
+
+
+def _scalar(match: jp.MatchView, field: str) -> str:
+    for entry in match.data:
+        if entry.key == field:
+            kind = entry.value.WhichOneof("content")
+            return "-" if kind is None else str(getattr(entry.value, kind))
+    return "-"
+
+
+def json_match_values(docs: Sequence[Any], field: str) -> tuple[tuple[str, int], ...]:
+    """:func:`match_values` of an HTTP reply's JSON docs."""
+    counts: Counter = Counter()
+    for doc in docs:
+        for match in doc.get("matches") or ():
+            value = match.get(field) if isinstance(match, dict) else None
+            counts["-" if value is None else str(value)] += 1
+    return tuple(sorted(counts.items()))
+
+
 def _match_count(doc: jp.DocView) -> int:
     for entry in doc.data:
         if entry.key == "matches":
@@ -126,7 +165,10 @@ def check_json_reply(raw: bytes, request: EncodedRequest, *, status: int = 200) 
         counts = [len(doc.get("matches") or ()) for doc in body["data"]]
     except (KeyError, TypeError, AttributeError):
         return Reply(0, (), ProtocolError(truncate(f"HTTP {status}: a reply without a list of docs: {raw[:80]!r}")))
-    return Reply(len(counts), (), validate_docs(counts, request))
+    error = validate_docs(counts, request)
+    if request.match_field is None or error is not None:
+        return Reply(len(counts), (), error)
+    return Reply(len(counts), (), None, json_match_values(body["data"], request.match_field))
 
 
 # FastAPI's error body of an Executor exception: {"detail": "ValueError('...')"}

@@ -94,7 +94,16 @@ def endpoint_summary(stats: EndpointStats, duration_s: float) -> dict[str, Any]:
         "bytes_out": stats.bytes_out,
         "bytes_in": stats.bytes_in,
         "failures_by_class": dict(sorted(stats.failure_kinds.items())),
+        **_match_figures(stats),
     }
+
+
+def _match_figures(stats: EndpointStats) -> dict[str, Any]:
+    """With ``--match-field``: matches per value, and replies per number of distinct values."""
+    if not stats.match_values:
+        return {}
+    return {"match_values": dict(sorted(stats.match_values.items())),
+            "values_per_reply": {str(k): n for k, n in sorted(stats.values_per_reply.items())}}
 
 
 TABLE_COLUMNS = ("endpoint", "requests", "failures", "req/s", "docs/s", "p50 ms", "p95 ms", "p99 ms", "max ms")
@@ -109,7 +118,24 @@ def render_table(summary: dict[str, Any]) -> str:
     rows = [_row(name, e) for name, e in summary["endpoints"].items()]
     if len(rows) != 1:
         rows.append(_row("total", summary["total"]))
-    return "\n".join([_format(TABLE_COLUMNS, rows), load_model_line(summary), "", render_breakdown(summary)])
+    lines = [_format(TABLE_COLUMNS, rows), load_model_line(summary), *match_lines(summary)]
+    return "\n".join([*lines, "", render_breakdown(summary)])
+
+
+def match_lines(summary: dict[str, Any]) -> list[str]:
+    """With ``--match-field F``: per endpoint, how many matches carried each value of F."""
+    field = summary.get("match_field")
+    if not field:
+        return []
+    lines = []
+    for name, entry in summary["endpoints"].items():
+        values = entry.get("match_values") or {}
+        tally = ", ".join(f"{value}: {count}" for value, count in values.items()) or "no successful reply"
+        replies = entry.get("values_per_reply") or {}
+        spread = ", ".join(f"{k} in {n}" for k, n in replies.items())
+        lines.append(f"{name} matches by {field}: {tally}" + (f"; distinct {field}s per reply: {spread} replies"
+                                                               if spread else ""))
+    return lines
 
 
 def load_model_line(summary: dict[str, Any]) -> str:

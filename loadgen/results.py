@@ -47,6 +47,8 @@ class Result:
     :param schedule_lag_s: open loop only: seconds from the scheduled send time to the actual
         send (None in closed loop). The corrected latency is ``latency_s + schedule_lag_s``.
     :param late: open loop only: sent more than one arrival interval after its schedule.
+    :param match_values: with ``--match-field``: ``(value, count)`` of that field over the
+        reply's matches (values as text).
     """
 
     endpoint: str
@@ -61,6 +63,7 @@ class Result:
     error: Optional[RequestFailure] = None
     schedule_lag_s: Optional[float] = None
     late: bool = False
+    match_values: tuple[tuple[str, int], ...] = ()
 
     @property
     def ok(self) -> bool:

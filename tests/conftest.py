@@ -15,7 +15,7 @@ import pytest
 
 from loadgen.config import PayloadConfig
 from loadgen.encoding import encode
-from loadgen.flowctl import FlowConfig, start_flow
+from loadgen.flowctl import FlowConfig, free_port, start_flow
 from loadgen.pools import build_pools, request_specs
 from loadgen.protocols import open_transport
 
@@ -23,6 +23,27 @@ ROOT = Path(__file__).resolve().parent.parent
 TOP_K = 5
 SMALL_IMAGE = (16, 16, 3)
 RAISE_MARKER = "boom-marker"
+
+
+@pytest.fixture
+def launch_fake_gateway():
+    """``launch(*options) -> port``: tests/fakegateway.py as a process of its own (so that its
+    work does not share the test's GIL) on a free port, ready; killed at teardown."""
+    procs = []
+
+    def launch(*options) -> int:
+        port = free_port()
+        proc = subprocess.Popen([sys.executable, str(ROOT / "tests/fakegateway.py"), "--port", str(port),
+                                 *map(str, options)], stdout=subprocess.PIPE, text=True)
+        procs.append(proc)
+        assert proc.stdout.readline().strip() == "ready"
+        return port
+
+    yield launch
+    for proc in procs:
+        proc.kill()
+        proc.wait()
+        proc.stdout.close()
 
 
 @pytest.fixture(scope="session")

@@ -1,23 +1,42 @@
-"""A stand-in Jina gRPC gateway with a known latency, for measurement tests.
+"""A stand-in Jina gateway (gRPC or HTTP) with a known latency, for measurement tests.
 
 Run as a separate process (so that its work does not share the test's GIL)::
 
     python tests/fakegateway.py --port 50051 --delay-ms 2 [--stall-at EPOCH --stall-s 1]
-        [--log FILE]
+        [--schedule loguniform:MIN_MS,MAX_MS[,SHARE] --seed N] [--protocol grpc|http] [--log FILE]
 
-It answers ``process_single_data`` with a valid ``DataRequestProto``: every request doc comes
-back with ``top_k`` matches (from the request's parameters) and a gateway route. Each answer
-takes ``--delay-ms``; during the stall window ``[stall_at, stall_at + stall_s)`` (wall clock)
-the server is frozen: a request arriving in it is answered at the window's end plus the
-delay. With ``--log`` it appends one line per request: its wall-clock arrival time, its
-endpoint and the id of its first document.
+It answers like a Jina gateway: gRPC ``process_single_data`` with a valid
+``DataRequestProto`` (every request doc comes back with ``top_k`` matches, from the request's
+parameters, and a gateway route), or, with ``--protocol http``, ``POST /<endpoint>`` with the
+HTTP gateway's JSON (docs and matches, no routes) and ``GET /dry_run``. Each answer takes
+``--delay-ms``; during the stall window ``[stall_at, stall_at + stall_s)`` (wall clock) the
+server is frozen: a request arriving in it is answered at the window's end plus the delay.
+
+``--schedule loguniform:MIN_MS,MAX_MS[,SHARE]`` adds a seeded random sleep: a share ``SHARE``
+(default 1) of the requests, drawn at random, sleeps a further log-uniform time in
+``[MIN_MS, MAX_MS]``; the others add nothing. The draws come from ``random.Random(--seed)`` in
+arrival order, so a run's multiset of sleeps is fixed by the seed and the request count.
+
+With ``--log`` it appends one line per request: its wall-clock arrival time, its endpoint and
+the id of its first document; with ``--schedule`` also the sleep in ms it was given on top of
+``--delay-ms`` (0 for the requests outside the share).
+
+Concurrency: gRPC requests run on a pool of ``--threads`` (default 256) threads, and a
+sleeping request holds one, so keep the clients' concurrency below it. HTTP uses one thread
+per connection (Jina's clients keep one connection per user), without a cap.
 """
 from __future__ import annotations
 
 import argparse
+import json
+import math
+import random
+import socket
+import socketserver
 import threading
 import time
 from concurrent import futures
+from typing import Optional
 
 import grpc
 
@@ -25,28 +44,79 @@ from loadgen.protocols.grpc import DRY_RUN_PATH, UNARY_PATH
 from loadgen.wire import jina_pb2 as jp
 
 
+class Schedule:
+    """Seeded extra sleeps: a ``share`` of the requests sleeps log-uniformly in [low_s, high_s]."""
+
+    def __init__(self, *, low_s: float, high_s: float, share: float = 1.0, seed: int = 0):
+        if not 0 < low_s <= high_s or not 0 <= share <= 1:
+            raise ValueError("need 0 < MIN_MS <= MAX_MS and 0 <= SHARE <= 1")
+        self.low_s, self.high_s, self.share = low_s, high_s, share
+        self._rng = random.Random(seed)
+        self._lock = threading.Lock()
+
+    @classmethod
+    def parse(cls, spec: str, *, seed: int = 0) -> "Schedule":
+        """``loguniform:MIN_MS,MAX_MS[,SHARE]`` → a schedule."""
+        kind, _, args = spec.partition(":")
+        values = [float(v) for v in args.split(",")]
+        if kind != "loguniform" or len(values) not in (2, 3):
+            raise ValueError(f"--schedule {spec!r}: expected loguniform:MIN_MS,MAX_MS[,SHARE]")
+        share = values[2] if len(values) == 3 else 1.0
+        return cls(low_s=values[0] / 1000, high_s=values[1] / 1000, share=share, seed=seed)
+
+    def draw(self) -> float:
+        """The next request's extra sleep in seconds (thread-safe; two draws per request)."""
+        with self._lock:
+            picked, u = self._rng.random() < self.share, self._rng.random()
+        if not picked:
+            return 0.0
+        return math.exp(math.log(self.low_s) + u * (math.log(self.high_s) - math.log(self.low_s)))
+
+
 class FakeGateway:
-    def __init__(self, *, delay_s: float, stall_at: float, stall_s: float, log_path: str | None):
+    def __init__(self, *, delay_s: float, stall_at: float, stall_s: float, log_path: str | None,
+                 schedule: Optional[Schedule] = None):
         self.delay_s, self.stall_at, self.stall_s = delay_s, stall_at, stall_s
+        self.schedule = schedule
         self._log = open(log_path, "a", buffering=1) if log_path else None
         self._lock = threading.Lock()
 
     def latency_at(self, arrival: float) -> float:
-        """Seconds this server takes to answer a request arriving at ``arrival`` (epoch s)."""
+        """Seconds this server takes to answer a request arriving at ``arrival`` (epoch s),
+        without the schedule's random part."""
         end = self.stall_at + self.stall_s
         frozen = end - arrival if self.stall_at <= arrival < end else 0.0
         return frozen + self.delay_s
 
+    def wait(self, arrival: float, endpoint: str, first_id: str) -> None:
+        """Log the request, then sleep for as long as it is to take."""
+        extra = self.schedule.draw() if self.schedule is not None else 0.0
+        if self._log is not None:
+            line = f"{arrival:.6f} {endpoint} {first_id}"
+            if self.schedule is not None:
+                line += f" {extra * 1000:.6f}"
+            with self._lock:
+                self._log.write(line + "\n")
+        seconds = self.latency_at(arrival) + extra
+        if seconds > 0:
+            time.sleep(seconds)
+
     def process(self, raw: bytes, context) -> bytes:
         arrival = time.time()
         request = jp.DataRequestProto.FromString(raw)
-        if self._log is not None:
-            docs = request.data.docs.docs
-            first = docs[0].data["id"].text if docs else "-"
-            with self._lock:
-                self._log.write(f"{arrival:.6f} {request.header.exec_endpoint} {first}\n")
-        time.sleep(self.latency_at(arrival))
+        docs = request.data.docs.docs
+        self.wait(arrival, request.header.exec_endpoint, docs[0].data["id"].text if docs else "-")
         return reply_to(request, arrival).SerializeToString()
+
+    def process_json(self, path: str, body: bytes) -> bytes:
+        """The HTTP gateway's answer to ``POST path`` with a JSON ``body``."""
+        arrival = time.time()
+        request = json.loads(body)
+        docs = request.get("data") or []
+        self.wait(arrival, path, docs[0].get("id", "-") if docs else "-")
+        top_k = int((request.get("parameters") or {}).get("top_k", 0))
+        matches = [{"id": f"{j:032x}"} for j in range(top_k)]
+        return json.dumps({"data": [{"id": d.get("id"), "matches": matches} for d in docs]}).encode()
 
 
 def reply_to(request: jp.DataRequestProto, arrival: float) -> jp.DataRequestProto:
@@ -65,12 +135,12 @@ def reply_to(request: jp.DataRequestProto, arrival: float) -> jp.DataRequestProt
     return reply
 
 
-def serve(port: int, gateway: FakeGateway) -> grpc.Server:
+def serve(port: int, gateway: FakeGateway, *, threads: int = 256) -> grpc.Server:
     handlers = {
         UNARY_PATH.split("/")[2]: grpc.unary_unary_rpc_method_handler(gateway.process),
     }
     ok = jp.StatusProto(code=jp.StatusProto.SUCCESS).SerializeToString()
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=256), options=[
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=threads), options=[
         ("grpc.max_receive_message_length", -1), ("grpc.max_send_message_length", -1)])
     server.add_generic_rpc_handlers((
         grpc.method_handlers_generic_handler(UNARY_PATH.split("/")[1], handlers),
@@ -82,19 +152,74 @@ def serve(port: int, gateway: FakeGateway) -> grpc.Server:
     return server
 
 
+class _HttpHandler(socketserver.StreamRequestHandler):
+    """Minimal HTTP/1.1 with keep-alive: the requests loadgen's HTTP transport and probe send."""
+
+    def handle(self) -> None:
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        while True:
+            request_line = self.rfile.readline()
+            if not request_line.strip():
+                return
+            method, path = request_line.split()[:2]
+            headers = {}
+            for line in iter(self.rfile.readline, b"\r\n"):
+                if not line:
+                    return
+                name, _, value = line.partition(b":")
+                headers[name.strip().lower()] = value.strip().lower()
+            body = self.rfile.read(int(headers.get(b"content-length", 0)))
+            self.wfile.write(self.answer(method.decode(), path.decode(), body))
+            if headers.get(b"connection") == b"close":
+                return
+
+    def answer(self, method: str, path: str, body: bytes) -> bytes:
+        if method == "GET" and path == "/dry_run":
+            status, reply = "200 OK", b'{"code": 0}'
+        elif method == "POST":
+            status, reply = "200 OK", self.server.gateway.process_json(path, body)
+        else:
+            status, reply = "404 Not Found", b'{"detail": "Not Found"}'
+        head = f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {len(reply)}\r\n\r\n"
+        return head.encode() + reply
+
+
+class _HttpServer(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 1024
+
+
+def serve_http(port: int, gateway: FakeGateway) -> _HttpServer:
+    server = _HttpServer(("127.0.0.1", port), _HttpHandler)
+    server.gateway = gateway
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--protocol", choices=("grpc", "http"), default="grpc")
     parser.add_argument("--delay-ms", type=float, default=1.0)
     parser.add_argument("--stall-at", type=float, default=0.0, help="epoch seconds")
     parser.add_argument("--stall-s", type=float, default=0.0)
+    parser.add_argument("--schedule", default=None, help="loguniform:MIN_MS,MAX_MS[,SHARE]")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=256, help="gRPC request threads")
     parser.add_argument("--log", default=None)
     args = parser.parse_args()
+    schedule = Schedule.parse(args.schedule, seed=args.seed) if args.schedule else None
     gateway = FakeGateway(delay_s=args.delay_ms / 1000, stall_at=args.stall_at, stall_s=args.stall_s,
-                          log_path=args.log)
-    server = serve(args.port, gateway)
-    print("ready", flush=True)
-    server.wait_for_termination()
+                          log_path=args.log, schedule=schedule)
+    if args.protocol == "http":
+        serve_http(args.port, gateway)
+        print("ready", flush=True)
+        threading.Event().wait()
+    else:
+        server = serve(args.port, gateway, threads=args.threads)
+        print("ready", flush=True)
+        server.wait_for_termination()
 
 
 if __name__ == "__main__":

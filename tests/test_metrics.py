@@ -102,3 +102,21 @@ def test_table_says_why_there_is_no_breakdown():
     m.add(_result("/search", 0.01, protocol="http"))
     summary = summarize(m, duration_s=1.0, run={"executors_note": "not available: the HTTP gateway returns no routes"})
     assert summary["executors"] == {} and "not available" in render_table(summary)
+
+
+def test_match_values_merge_across_workers_and_reach_the_summary():
+    def result(values):
+        return Result(endpoint="/search", protocol="grpc", started_at=0.0, latency_s=0.01, bytes_out=1,
+                      docs_sent=1, docs_returned=1, match_values=values)
+
+    a, b = Metrics(), Metrics()
+    a.add(result((("0", 6), ("1", 4))))
+    b.add(result((("1", 10),)))
+    b.add(Result(endpoint="/search", protocol="grpc", started_at=0.0, latency_s=0.01, bytes_out=1,
+                    error=ValidationError("x"), match_values=(("2", 99),)))  # failures do not count
+    merged = Metrics.decode(json.loads(json.dumps(a.encode())))
+    merged.merge(Metrics.decode(json.loads(json.dumps(b.encode()))))
+    summary = summarize(merged, duration_s=1.0, run={"match_field": "shard"})
+    assert summary["endpoints"]["/search"]["match_values"] == {"0": 6, "1": 14}
+    assert summary["endpoints"]["/search"]["values_per_reply"] == {"1": 1, "2": 1}
+    assert "/search matches by shard: 0: 6, 1: 14; distinct shards per reply: 1 in 1, 2 in 1 replies" in render_table(summary)

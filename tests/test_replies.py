@@ -111,3 +111,38 @@ def test_reply_request_id_reads_only_the_header():
     assert reply_request_id(raw + request_id_fragment("later")) == "later", "merged like protobuf"
     assert reply_request_id(_reply()) == "" and reply_request_id(b"\xff\xff\xff") is None
     assert reply_request_id(raw[:-5]) is None, "truncated"
+
+
+# -- --match-field: tallies of a scalar field of the matches ------------------------------------
+def _sharded_reply() -> bytes:
+    """Two docs of three matches; match j of doc i says shard (i + j) % 2, the last has none,
+    and one carries a text/float/bool field as well."""
+    msg = jp.DataRequestProto()
+    for i in range(2):
+        doc = msg.data.docs.docs.add()
+        doc.data["id"].text = f"d{i}"
+        for j in range(3):
+            match = doc.data["matches"].doc_array.docs.add()
+            match.data["id"].text = f"m{j}"
+            match.data["score"].float = 0.5
+            if j < 2:
+                match.data["shard"].integer = (i + j) % 2
+    msg.data.docs.docs[0].data["matches"].doc_array.docs[0].data["lang"].text = "en"
+    return msg.SerializeToString()
+
+
+def test_match_values_count_each_value_of_the_field():
+    request = EncodedRequest(endpoint="/search", body=b"", n_docs=2, expected_matches=3, match_field="shard")
+    reply = check_reply(_sharded_reply(), request)
+    assert reply.error is None and reply.match_values == (("-", 2), ("0", 2), ("1", 2))
+    assert check_reply(_sharded_reply(), _request(expected_matches=3)).match_values == ()  # off by default
+    text = EncodedRequest(endpoint="/search", body=b"", n_docs=2, expected_matches=3, match_field="lang")
+    assert check_reply(_sharded_reply(), text).match_values == (("-", 5), ("en", 1))
+
+
+def test_json_match_values_count_each_value_of_the_field():
+    docs = [{"id": "d0", "matches": [{"id": "a", "shard": 0}, {"id": "b", "shard": 1}, {"id": "c"}]}]
+    raw = json.dumps({"data": docs}).encode()
+    request = EncodedRequest(endpoint="/search", body=b"", n_docs=1, expected_matches=3, match_field="shard",
+                             wire="json")
+    assert check_json_reply(raw, request).match_values == (("-", 1), ("0", 1), ("1", 1))

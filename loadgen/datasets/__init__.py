@@ -9,7 +9,9 @@ Specs (docs/datasets.md has the details and the shipped data's licences):
 - ``s3://BUCKET/PREFIX`` -- objects mirrored once into a local cache
   (:mod:`loadgen.datasets.s3`), then read as above by file type;
 - ``builtin:digits`` (1797 8x8 handwritten digits), ``builtin:pydoc`` (Python's reference
-  text, about 2600 paragraphs).
+  text, about 2600 paragraphs);
+- ``python:MODULE:FUNCTION`` -- documents from a function of the user's, called with
+  ``kwargs`` (:mod:`loadgen.datasets.python`; this imports and runs user code).
 
 A dataset is read lazily: :meth:`Dataset.documents` decodes one item at a time, and each
 worker of a distributed run takes a disjoint share (item index modulo the worker count), so
@@ -27,9 +29,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 from loadgen.datasets.base import OPTION, Dataset, ImageOptions, RandomDataset, summary_line
+from loadgen.datasets.python import FunctionDataset
 from loadgen.datasets.images import IMAGE_SUFFIXES, DigitsDataset, ImageFiles, decode_image, target_mode, walk_images
 from loadgen.datasets.text import JSONL_SUFFIXES, TEXT_SUFFIXES, TextDataset, file_records, pydoc_records
 from loadgen.errors import ConfigError
@@ -40,11 +43,13 @@ IMAGE_AS = ("tensor", "blob")
 BUILTINS = ("digits", "pydoc")
 #: Where ``s3://`` datasets are mirrored unless ``cache_dir`` is given.
 DEFAULT_CACHE_DIR = "~/.cache/jina-loadgen/datasets"
-_SPECS = "random-image, random-text, images:DIR, text:FILE, jsonl:FILE, s3://BUCKET/PREFIX, builtin:digits or builtin:pydoc"
+_SPECS = ("random-image, random-text, images:DIR, text:FILE, jsonl:FILE, s3://BUCKET/PREFIX, builtin:digits, "
+          "builtin:pydoc or python:MODULE:FUNCTION")
 
 
 def open_dataset(spec: str, *, image_shape: Optional[Sequence[int]] = None, image_as: str = "tensor",
-                 cache_dir: str | os.PathLike | None = None, seed: int = 0, strict: bool = False) -> Dataset:
+                 cache_dir: str | os.PathLike | None = None, seed: int = 0, strict: bool = False,
+                 kwargs: Optional[Mapping[str, Any]] = None) -> Dataset:
     """Open the dataset that ``spec`` (the value of ``--dataset``) names.
 
     Opening is cheap: it lists an image folder, reads a text file up to its first record,
@@ -58,6 +63,7 @@ def open_dataset(spec: str, *, image_shape: Optional[Sequence[int]] = None, imag
         (default :data:`DEFAULT_CACHE_DIR`).
     :param seed: base seed of ``random-*``; real data is always read in the same order.
     :param strict: an unreadable image raises instead of being skipped.
+    :param kwargs: keyword arguments of a ``python:`` dataset's function.
     :raises ConfigError: bad spec, missing or empty source, a bad first record, S3 errors.
 
     Example::
@@ -78,6 +84,8 @@ def open_dataset(spec: str, *, image_shape: Optional[Sequence[int]] = None, imag
     if spec.startswith("s3://"):
         return _open_s3(spec, options, Path(cache_dir or DEFAULT_CACHE_DIR).expanduser())
     scheme, _, rest = spec.partition(":")
+    if scheme == "python":
+        return FunctionDataset(spec, rest, kwargs or {})
     opener = _OPENERS.get(scheme)
     if opener is None or not rest:
         raise ConfigError(f"{OPTION}: cannot read {spec!r}; use {_SPECS}")

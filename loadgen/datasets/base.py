@@ -168,6 +168,8 @@ def top(counts: Counter, n: int) -> dict[str, int]:
 def summary_line(stats: dict[str, Any]) -> str:
     """One line describing a dataset from its :meth:`Dataset.stats`, to print at start."""
     head = f"dataset {stats['spec']}: "
+    if stats.get("function"):
+        return head + f"{stats['kind']} documents from {stats['function']}({_kwargs_text(stats.get('kwargs'))})"
     if stats.get("count") is None:
         return head + f"random {stats['kind']}s, endless (seed {stats.get('seed', 0)})"
     sizes = stats["item_bytes"]
@@ -178,6 +180,10 @@ def summary_line(stats: dict[str, Any]) -> str:
     if stats.get("skipped"):
         parts.append(f"{stats['skipped']} unreadable, skipped ({'; '.join(stats['skipped_examples'][:2])})")
     return head + "; ".join(parts)
+
+
+def _kwargs_text(kwargs: Any) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in (kwargs or {}).items())
 
 
 def _image_part(stats: dict[str, Any]) -> str:

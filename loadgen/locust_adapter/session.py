@@ -28,6 +28,7 @@ from typing import Any, Optional
 
 import gevent
 from gevent.lock import BoundedSemaphore
+from locust.rpc import Message
 from locust.runners import WORKER_REPORT_INTERVAL, STATE_INIT, STATE_STOPPED, LocalRunner, MasterRunner, WorkerRunner
 
 from loadgen.breakdown import Breakdown, breakdown, timings
@@ -35,7 +36,9 @@ from loadgen.config import PROTOCOLS, TargetConfig, resolve_protocol
 from loadgen.datasets import open_dataset, summary_line
 from loadgen.documents import worker_seed
 from loadgen.encoding import EncodedRequest, encode
-from loadgen.errors import ConfigError
+from loadgen.errors import ConfigError, ValidationError
+from loadgen.plugins import load_function
+from loadgen.replies import truncate
 from loadgen.html_report import write_report
 from loadgen.flowctl import FlowConfig, FlowError, FlowProcess, start_flow
 from loadgen.locust_adapter import webui
@@ -45,6 +48,7 @@ from loadgen.metrics import Metrics
 from loadgen.pacing import Pacer
 from loadgen.pools import PoolSet, build_pools, request_specs
 from loadgen.protocols import open_transport, probe
+from loadgen.redact import redact_url
 from loadgen.reports import NO_ROUTES_NOTE, render_table, summarize, write_json_atomic
 from loadgen.results import Result
 from loadgen.slo import EXIT_CODE as SLO_EXIT_CODE
@@ -62,7 +66,6 @@ class Session:
     def __init__(self, environment: Any, *, kind: str, options: RunOptions):
         self.environment = environment
         self.kind = kind
-        self.options = options
         self.metrics = Metrics()  # the current interval (workers: since their last report)
         self.total = Metrics()  # everything flushed so far (master/local)
         self.series: Optional[TimeSeriesWriter] = None
@@ -78,11 +81,18 @@ class Session:
         self.pacer: Optional[Pacer] = None  # open loop only
         self._slots: Any = None  # open loop with --max-inflight: a gevent semaphore
         self.flow: Optional[FlowProcess] = None
+        self.validator: Any = None  # --validator's function (load-generating processes)
         self.report_text = ""  # the final table, printed after Locust's own
         self.workers_seen: set[str] = set()  # client ids that sent a report (master only)
         self.workers_lost: set[str] = set()  # client ids Locust marked missing (master only)
         self._started: Optional[float] = None
         self._duration_s = 0.0
+        self.use_options(options)
+
+    def use_options(self, options: RunOptions) -> None:
+        """Take ``options`` and what derives from them (a worker gets the master's values
+        with the spawn message, after its own ``init``)."""
+        self.options = options
         self._rng = random.Random(options.payload.seed)
         self._endpoints = list(options.task_mix)
         self._weights = list(options.task_mix.values())
@@ -92,7 +102,8 @@ class Session:
     def target(self) -> TargetConfig:
         """The gateway, from Locust's host (set by ``--host``, the embedded Flow or the master)."""
         return TargetConfig.from_url(self.environment.host, default_protocol=self.options.protocol or "grpc",
-                                     grpc_mode=self.options.grpc_mode, timeout_s=self.options.timeout_s)
+                                     grpc_mode=self.options.grpc_mode, timeout_s=self.options.timeout_s,
+                                     headers=self.options.headers)
 
     def open_transport(self):
         return open_transport(self.target)
@@ -194,7 +205,25 @@ class Session:
         if not opts.dataset:
             return None
         return open_dataset(opts.dataset, image_shape=opts.image_shape_given, image_as=opts.image_as,
-                            cache_dir=opts.dataset_cache or None, seed=opts.payload.seed)
+                            cache_dir=opts.dataset_cache or None, seed=opts.payload.seed,
+                            kwargs=opts.dataset_kwargs)
+
+    def load_validator(self) -> None:
+        """Import ``--validator`` (user code) now: a bad name stops the run before any load."""
+        spec = self.options.validator
+        self.validator = load_function(spec, option="--validator") if spec else None
+
+    def validate(self, result: Result) -> Result:
+        """``result`` as ``--validator`` judges it (called after the timed span, successes
+        only): a returned message, or an exception of the validator, makes it a
+        ``validation`` failure."""
+        try:
+            message = self.validator(result, **self.options.validator_kwargs)
+        except Exception as exc:  # noqa: BLE001 - user code must not kill the user greenlet
+            message = f"{self.options.validator} raised {type(exc).__name__}: {exc}"
+        if message is None:
+            return result
+        return replace(result, error=ValidationError(truncate(str(message))))
 
     def build_pools(self) -> None:
         runner = self.environment.runner
@@ -296,7 +325,7 @@ class Session:
     def summary(self) -> dict[str, Any]:
         runner = self.environment.runner
         run = {
-            "target": self.environment.host, "protocol": self.options.protocol,
+            "target": redact_url(self.environment.host or ""), "protocol": self.options.protocol,
             "grpc_mode": self.options.grpc_mode, "kind": self.kind,
             "request_size": self.options.payload.request_size, "top_k": self.options.payload.top_k,
             "task_mix": self.options.task_mix, "users": getattr(runner, "target_user_count", None),
@@ -304,11 +333,15 @@ class Session:
         }
         if self.dataset_stats is not None:
             run["dataset"] = self.dataset_stats
+        if self.options.payload.match_field:
+            run["match_field"] = self.options.payload.match_field
         if self.options.replay is not None and self.replay_check is not None:
             run["replay"] = {"file": self.options.replay.path, "lines_per_pass": self.replay_check.lines,
                              "bad_lines_skipped": self.replay_check.bad_lines}
         if self.options.protocol == "http":
             run["executors_note"] = NO_ROUTES_NOTE
+        if self.options.headers:  # names only: the values are credentials
+            run["headers"] = [name for name, _ in self.options.headers]
         return summarize(self.total, duration_s=self.duration_s, run=run)
 
 
@@ -366,10 +399,11 @@ def _on_init(environment: Any, runner: Any, kind: str) -> None:
     if isinstance(runner, WorkerRunner):
         return  # the master sends the host and the options with the spawn message
     if isinstance(runner, MasterRunner):
-        _finish_reports_before_quit(runner)
+        _finish_reports_before_quit(runner, session)
     if getattr(environment, "web_ui", None) is not None:
         webui.install(environment.web_ui, session)
     try:
+        session.load_validator()
         if options.replay is not None:
             session.replay_check = check_file(options.replay)  # a bad line stops the run here
         dataset = session.open_dataset()
@@ -405,12 +439,24 @@ def _resolve_target(session: Session) -> None:
         log.info("demo Flow ready at %s (log: %s)", env.host, session.flow.log_path)
         return
     target = session.target  # raises ConfigError for a malformed --host
-    env.host = target.url  # with its scheme: workers take the protocol from the host they are sent
+    _keep_headers(session, target.headers)
+    # With its scheme (workers take the protocol from the host they are sent) and without a
+    # user:password, which Locust would show in its web UI and reports.
+    env.host = target.url
     if not opts.skip_host_check:
         reason = probe(target, timeout_s=min(5.0, opts.timeout_s))
         if reason is not None:
             raise ConfigError(f"--host {env.host}: no Jina gateway answers ({reason}); start one with "
                               f"`loadgen flow up`, fix --host, or omit --host to use the demo Flow")
+
+
+def _keep_headers(session: Session, headers: tuple[tuple[str, str], ...]) -> None:
+    """Keep the target's headers (``--header``, plus ``--host``'s ``user:password`` as an
+    ``Authorization`` header) in the options once the host loses its password: the master's
+    parsed options travel to the workers with the spawn message."""
+    if headers != session.options.headers:
+        session.environment.parsed_options.header = [f"{name}: {value}" for name, value in headers]
+        session.options = replace(session.options, headers=headers)
 
 
 def _pinned_protocols(environment: Any) -> set[str]:
@@ -444,7 +490,10 @@ def _on_test_start(environment: Any, **_: Any) -> None:
     if not isinstance(environment.runner, WorkerRunner):
         session.start_series()
     if isinstance(environment.runner, WorkerRunner):
-        session.options = read_options(environment.parsed_options, kind=session.kind)  # the master's values
+        # The master's values: without them a separate `locust --worker` process would send
+        # its own defaults (e.g. the default --task-mix instead of the master's).
+        session.use_options(read_options(environment.parsed_options, kind=session.kind))
+        session.load_validator()
     runner = environment.runner
     if isinstance(runner, MasterRunner):
         # Travels to the workers with the spawn message: each paces 1/n of --arrival-rate and
@@ -459,7 +508,8 @@ def _on_test_start(environment: Any, **_: Any) -> None:
         session.start_replay()
     if not isinstance(runner, WorkerRunner):
         _arm_stops(session, runner)
-        _route_sigint_to_sigterm()
+        if not getattr(environment, "loadgen_embedded", False):  # library runs handle signals themselves
+            _route_sigint_to_sigterm()
 
 
 def _route_sigint_to_sigterm() -> None:
@@ -489,7 +539,7 @@ def _on_test_stop(environment: Any, **_: Any) -> None:
         runner._send_stats()
 
 
-def _finish_reports_before_quit(runner: Any) -> None:
+def _finish_reports_before_quit(runner: Any, session: Session) -> None:
     """Master: make ``quit`` stop the workers first and wait for them (Locust's own ``quit``
     waits only 0.5 s for final reports, which a busy worker can miss — and with them up to
     3 s of samples). A stopping worker ships its last report before it says it stopped."""
@@ -498,9 +548,24 @@ def _finish_reports_before_quit(runner: Any) -> None:
     def quit_after_final_reports() -> None:
         if runner.state not in (STATE_INIT, STATE_STOPPED):
             runner.stop()
+        # A worker that said "client_stopped" has left runner.clients and, with --stop-timeout,
+        # re-registers only after that timeout: Locust's quit would not reach it and it would
+        # linger until its heartbeat to the gone master times out (about a minute).
+        for client_id in session.workers_seen - set(runner.clients):
+            try:
+                runner.server.send_to_client(Message("quit", None, client_id))
+            except Exception:  # noqa: BLE001 - a worker that is already gone
+                pass
         original()
 
     runner.quit = quit_after_final_reports
+
+
+def forget(environment: Any) -> None:
+    """Drop the session of a finished run (library runs: the process goes on to other runs)."""
+    session = getattr(environment, "loadgen", None)
+    if session in _SESSIONS:
+        _SESSIONS.remove(session)
 
 
 def _on_report_to_master(client_id: str, data: dict, **_: Any) -> None:

@@ -76,6 +76,8 @@ class JinaUserBase(User):
             result = replace(result, schedule_lag_s=lag_s, late=lag_s > interval_s)
         if name is not None:
             result = replace(result, endpoint=name)
+        if self.session.validator is not None and result.error is None:
+            result = self.session.validate(result)
         self.session.record(result)
         return result
 

@@ -75,7 +75,7 @@ class TransportBase:
             endpoint=request.endpoint, protocol=self.protocol, started_at=started_at, latency_s=latency_s,
             bytes_out=bytes_out, bytes_in=len(raw), docs_sent=request.n_docs,
             docs_returned=reply.docs_returned if reply else 0, routes=reply.routes if reply else (),
-            error=reply.error if reply else error,
+            error=reply.error if reply else error, match_values=reply.match_values if reply else (),
         )
 
     def close(self) -> None:  # pragma: no cover - overridden

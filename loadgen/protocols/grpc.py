@@ -31,6 +31,11 @@ CHANNEL_OPTIONS = (("grpc.max_send_message_length", -1), ("grpc.max_receive_mess
 _CLOSE = object()
 
 
+def metadata(target: TargetConfig) -> tuple[tuple[str, str], ...]:
+    """``target.headers`` as gRPC metadata: gRPC wants lower-case keys (HTTP/2 header names)."""
+    return tuple((name.lower(), value) for name, value in target.headers)
+
+
 def make_channel(target: TargetConfig) -> grpc.Channel:
     """A channel to ``target`` with unlimited message sizes."""
     if target.tls:
@@ -47,16 +52,17 @@ class GrpcTransport(TransportBase):
         self._target = target
         self._channel = make_channel(target)
         self._unary = self._channel.unary_unary(UNARY_PATH)
+        self._metadata = metadata(target) or None
         self._stream: Optional[_PingPongStream] = None
 
     def _exchange(self, request: EncodedRequest, payload: bytes) -> bytes:
         if self._target.grpc_mode == "unary":
             try:
-                return self._unary(payload, timeout=self._target.timeout_s)
+                return self._unary(payload, timeout=self._target.timeout_s, metadata=self._metadata)
             except grpc.RpcError as exc:
                 raise classify_rpc_error(exc) from None
         if self._stream is None:
-            self._stream = _PingPongStream(self._channel, self._target.timeout_s)
+            self._stream = _PingPongStream(self._channel, self._target.timeout_s, self._metadata)
         try:
             return self._stream.exchange(payload)
         except RequestFailure:
@@ -79,9 +85,9 @@ class _PingPongStream:
     up to ``min(1 s, timeout_s / 4)`` late.
     """
 
-    def __init__(self, channel: grpc.Channel, timeout_s: float):
+    def __init__(self, channel: grpc.Channel, timeout_s: float, metadata: Optional[tuple] = None):
         self._outbox: queue.SimpleQueue = queue.SimpleQueue()
-        self._call = channel.stream_stream(STREAM_PATH)(iter(self._outbox.get, _CLOSE))
+        self._call = channel.stream_stream(STREAM_PATH)(iter(self._outbox.get, _CLOSE), metadata=metadata)
         self._timeout_s = timeout_s
         self._deadline: Optional[float] = None
         self._timed_out = False
@@ -135,7 +141,7 @@ def probe(target: TargetConfig, *, timeout_s: float = 2.0) -> Optional[str]:
     """
     channel = make_channel(target)
     try:
-        raw = channel.unary_unary(DRY_RUN_PATH)(b"", timeout=timeout_s)
+        raw = channel.unary_unary(DRY_RUN_PATH)(b"", timeout=timeout_s, metadata=metadata(target) or None)
         status = jp.StatusProto.FromString(raw)
         if status.code != jp.StatusProto.SUCCESS:
             return f"gateway is not ready: {truncate(status.description or status.exception.name)}"

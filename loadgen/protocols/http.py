@@ -49,6 +49,7 @@ class HttpTransport(TransportBase):
     def __init__(self, target: TargetConfig):
         self._target = target
         self._client: Optional[HTTPClient] = None
+        self._headers = {**JSON_HEADERS, **dict(target.headers)}  # --header: e.g. a proxy's Authorization
         self._status = 0  # of the last answer; one request at a time
 
     def _exchange(self, request: EncodedRequest, payload: bytes) -> bytes:
@@ -57,7 +58,7 @@ class HttpTransport(TransportBase):
                                       connection_timeout=self._target.timeout_s,
                                       network_timeout=self._target.timeout_s)
         try:
-            response = self._client.post("/" + request.endpoint.lstrip("/"), body=payload, headers=JSON_HEADERS)
+            response = self._client.post("/" + request.endpoint.lstrip("/"), body=payload, headers=self._headers)
             raw = response.read()
         except (OSError, HTTPParseError) as exc:  # TimeoutError is an OSError
             self._drop()

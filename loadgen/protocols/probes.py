@@ -34,9 +34,13 @@ def dry_run_http(target: TargetConfig, *, timeout_s: float = 2.0) -> Optional[st
     """``GET /dry_run`` of a websocket or HTTP gateway; None when it says SUCCESS."""
     url = f"{'https' if target.tls else 'http'}://{target.address}/dry_run"
     try:
-        with urllib.request.urlopen(url, timeout=timeout_s) as response:
+        # --header goes with the probe too: a gateway behind an auth proxy answers only with it
+        with urllib.request.urlopen(urllib.request.Request(url, headers=dict(target.headers)),
+                                    timeout=timeout_s) as response:
             status = json.loads(response.read())
     except urllib.error.HTTPError as exc:
+        if exc.code in (401, 403):  # e.g. an auth proxy in front of the gateway
+            return f"GET /dry_run answered HTTP {exc.code}; give credentials with --header or user:password@ in --host"
         return f"GET /dry_run answered HTTP {exc.code} (is this a Jina {target.protocol} gateway?)"
     except (OSError, ValueError) as exc:  # URLError and timeouts are OSErrors
         return truncate(f"GET /dry_run failed: {getattr(exc, 'reason', None) or exc}")

@@ -54,6 +54,7 @@ class WebsocketTransport(TransportBase):
         self._stack: Optional[ExitStack] = None
         self._connection: Optional[ClientConnection] = None
         self._request_id = ""
+        self._in_flight = False  # a request was sent and its reply not yet received
 
     def _payload(self, request: EncodedRequest) -> bytes:
         self._request_id = next_request_id()  # one request in flight: the reply must carry it
@@ -63,8 +64,11 @@ class WebsocketTransport(TransportBase):
         deadline = time.perf_counter() + self._target.timeout_s
         try:
             connection = self._connection or self._connect(deadline)
+            self._in_flight = True
             connection.send(payload)
-            return self._receive(connection, deadline)
+            raw = self._receive(connection, deadline)
+            self._in_flight = False
+            return raw
         except (OSError, WebSocketException) as exc:  # TimeoutError is an OSError
             self._drop()
             raise classify_client_error(exc, self._target.timeout_s, closed=ConnectionClosed,
@@ -76,6 +80,7 @@ class WebsocketTransport(TransportBase):
         self._stack = ExitStack()
         self._connection = self._stack.enter_context(connect(
             self._url, subprotocols=["bytes"], max_size=None, compression=None, ping_interval=None,
+            additional_headers=list(self._target.headers) or None,
             open_timeout=max(0.0, deadline - time.perf_counter()),
             close_timeout=min(CLOSE_TIMEOUT_S, self._target.timeout_s),
         ))
@@ -90,6 +95,7 @@ class WebsocketTransport(TransportBase):
 
     def _drop(self) -> None:
         stack, self._stack, self._connection = self._stack, None, None
+        self._in_flight = False
         if stack is not None:
             try:
                 stack.close()
@@ -97,8 +103,11 @@ class WebsocketTransport(TransportBase):
                 pass  # the connection is gone either way
 
     def close(self) -> None:
-        """Send the end-of-stream frame, then close the connection; idempotent."""
-        if self._connection is not None:
+        """Send the end-of-stream frame, then close the connection; idempotent. With a
+        request in flight (Locust killed the user mid-request) the connection is just
+        closed: ending the stream first would make the gateway's pending reply a send on a
+        finished stream (a ConnectionClosedOK traceback in its log)."""
+        if self._connection is not None and not self._in_flight:
             try:
                 self._connection.send(END_OF_STREAM)
             except (OSError, WebSocketException):

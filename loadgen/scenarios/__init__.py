@@ -9,11 +9,12 @@ names a ``method`` (start_flow, index, query, terminate_flow, report, ...) and i
 - :mod:`~loadgen.scenarios.sweep` -- parameter grids and repetitions;
 - :mod:`~loadgen.scenarios.loader` -- YAML → validated ``Plan`` (every error before any load);
 - :mod:`~loadgen.scenarios.steps` -- workspaces, Flows, S3;
-- :mod:`~loadgen.scenarios.load` -- index/query as one headless Locust run each;
+- :mod:`~loadgen.scenarios.load` -- index/query as one headless Locust run each, through
+  :mod:`loadgen.locust_adapter.library` (imported only when a scenario runs);
 - :mod:`~loadgen.scenarios.table` -- the results table;
 - :mod:`~loadgen.scenarios.runner` -- executing a plan.
 
-Nothing here imports locust, gevent or jina.
+Nothing here imports locust, gevent or jina directly.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ import time
 from pathlib import Path
 from typing import Optional, Sequence
 
+from loadgen.scenarios.load import prepare
 from loadgen.scenarios.loader import load_plan, parse_plan
 from loadgen.scenarios.model import Plan, ScenarioError
 from loadgen.scenarios.runner import Console, describe, run_scenario
@@ -39,6 +41,7 @@ def run(scenario: str, *, env_file: Optional[str] = None, sets: Sequence[str] = 
     if dry_run:
         print(describe(plan))
         return 0
+    prepare()  # Locust (and gevent's monkey-patching) before anything else is imported
     return run_scenario(plan, results_dir=Path(results_dir or default_results_dir(scenario)),
                         console=Console(quiet=quiet))
 

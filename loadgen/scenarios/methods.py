@@ -3,18 +3,24 @@
 Every key of every method is declared here with its type and default; the loader checks a
 step against its method's :class:`Param` table and fills in the defaults, so a typo or a
 wrong type stops the scenario before anything runs. ``inputs`` and ``on_always`` name
-functions from :data:`GENERATORS` and :data:`VALIDATORS` -- never an import path from YAML
-(a ``module:function`` is refused: the Locust adapter has no hook for custom documents yet).
+functions from :data:`GENERATORS` and :data:`VALIDATORS`, or -- only when written explicitly
+as ``module:function`` -- a function of the user's (imported and run: see loadgen.plugins;
+a generator becomes ``--dataset python:module:function``, a validator ``--validator``).
 """
 from __future__ import annotations
 
 import difflib
+import os
 import re
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
 from loadgen.config import PROTOCOLS, GRPC_MODES, parse_image_shape
+from loadgen.datasets import open_dataset
 from loadgen.errors import ConfigError
+from loadgen.plugins import load_function
 from loadgen.pacing import parse_arrival_rate
 from loadgen.scenarios.model import ScenarioError, Where
 from loadgen.slo import parse_slo
@@ -125,6 +131,8 @@ class Inputs:
     kind: str  # the locustfile: locustfiles/<kind>.py
     image_shape: Optional[tuple[int, ...]] = None
     seed: int = 0
+    dataset: str = ""  # python:MODULE:FUNCTION for a custom generator
+    kwargs: Mapping[str, Any] = field(default_factory=dict)  # its keyword arguments
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -136,6 +144,9 @@ class OnAlways:
     kind: Optional[str] = None
     top_k: Optional[int] = None
     record: bool = True
+    shards: Optional[int] = None  # /search matches must come from this many indexer shards
+    validator: str = ""  # MODULE:FUNCTION of a custom validator
+    kwargs: Mapping[str, Any] = field(default_factory=dict)  # its keyword arguments
 
 
 def _shape(value: Any, where: Where) -> tuple[int, ...]:
@@ -151,16 +162,53 @@ GENERATORS: dict[str, tuple[Callable[..., Inputs], dict[str, Param]]] = {
                      {"seed": Param(whole(0), 0)}),
 }
 VALIDATORS: dict[str, tuple[Callable[..., OnAlways], dict[str, Param]]] = {
-    "validate_images": (lambda top_k=None: OnAlways(method="validate_images", kind="image", top_k=top_k),
-                        {"top_k": Param(whole(1))}),
-    "validate_texts": (lambda top_k=None: OnAlways(method="validate_texts", kind="text", top_k=top_k),
-                       {"top_k": Param(whole(1))}),
+    "validate_images": (lambda top_k=None, shards=None: OnAlways(method="validate_images", kind="image", top_k=top_k,
+                                                                  shards=shards),
+                        {"top_k": Param(whole(1)), "shards": Param(whole(1))}),
+    "validate_texts": (lambda top_k=None, shards=None: OnAlways(method="validate_texts", kind="text", top_k=top_k,
+                                                                shards=shards),
+                       {"top_k": Param(whole(1)), "shards": Param(whole(1))}),
     "blank_cb": (lambda: OnAlways(method="blank_cb", record=False), {}),
 }
 
 
-def named_call(registry: Mapping[str, tuple[Callable[..., Any], dict[str, Param]]], what: str) -> Callable:
-    """A check for ``{method: NAME, kwargs: {...}}`` calling the registered ``NAME``."""
+def _custom_generator(name: str, kwargs: dict, where: Where) -> Inputs:
+    """``inputs: {method: MODULE:FUNCTION}``: imported and called once now, so that a bad
+    module, function or first document stops the scenario before any load (runs user code)."""
+    _importable_beside(where)
+    try:
+        dataset = open_dataset(f"python:{name}", kwargs=kwargs)
+    except ConfigError as exc:
+        raise ScenarioError(where.child("method"), str(exc))
+    return Inputs(method=name, kind=dataset.kind, dataset=f"python:{name}", kwargs=dict(kwargs))
+
+
+def _custom_validator(name: str, kwargs: dict, where: Where) -> OnAlways:
+    """``on_always: {method: MODULE:FUNCTION}``: imported now (runs user code), called by the
+    Locust users with each successful result (``--validator``)."""
+    _importable_beside(where)
+    try:
+        load_function(name, option="on_always.method")
+    except ConfigError as exc:
+        raise ScenarioError(where.child("method"), str(exc))
+    return OnAlways(method=name, validator=name, kwargs=dict(kwargs))
+
+
+def _importable_beside(where: Where) -> None:
+    """Modules beside the scenario file import like ones in the current directory, here and
+    in worker processes (PYTHONPATH)."""
+    directory = str(Path(where.file).resolve().parent)
+    if directory not in sys.path:
+        sys.path.insert(0, directory)
+    paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if directory not in paths:
+        os.environ["PYTHONPATH"] = os.pathsep.join([directory, *paths])
+
+
+def named_call(registry: Mapping[str, tuple[Callable[..., Any], dict[str, Param]]], what: str,
+               custom: Callable[[str, dict, Where], Any]) -> Callable:
+    """A check for ``{method: NAME, kwargs: {...}}`` calling the registered ``NAME``, or
+    ``custom(NAME, kwargs, where)`` for an explicit ``module:function``."""
     def check(value: Any, where: Where) -> Any:
         if isinstance(value, str):
             value = {"method": value}
@@ -168,16 +216,15 @@ def named_call(registry: Mapping[str, tuple[Callable[..., Any], dict[str, Param]
             raise ScenarioError(where, f"must be {{method: NAME, kwargs: {{...}}}} naming a registered {what}")
         unknown_keys(value, {"method": None, "kwargs": None}, where)
         name = value["method"]
+        kwargs = value.get("kwargs") or {}
+        if not isinstance(kwargs, dict):
+            raise ScenarioError(where.child("kwargs"), f"must be a mapping of {name}'s arguments, got {kwargs!r}")
         if isinstance(name, str) and ":" in name:
-            raise ScenarioError(where.child("method"), f"{name!r}: custom {what}s (module:function) are not "
-                                                       f"supported yet; use one of {', '.join(registry)}")
+            return custom(name, kwargs, where)
         if not isinstance(name, str) or name not in registry:
             raise ScenarioError(where.child("method"), f"unknown {what} {name!r}{suggest(name, registry)}; "
                                                        f"registered: {', '.join(registry)}")
         factory, params = registry[name]
-        kwargs = value.get("kwargs") or {}
-        if not isinstance(kwargs, dict):
-            raise ScenarioError(where.child("kwargs"), f"must be a mapping of {name}'s arguments, got {kwargs!r}")
         return factory(**check_kwargs(kwargs, params, where.child("kwargs")))
     return check
 
@@ -229,8 +276,8 @@ _LOAD = {
     "execution_time": Param(seconds, 10.0), "request_size": Param(whole(1), 8),
     "num_clients": Param(whole(1), 1), "protocol": Param(_PROTOCOL),
     "gateway_host": Param(text), "gateway_port": Param(whole(1)),
-    "inputs": Param(named_call(GENERATORS, "input generator")),
-    "on_always": Param(named_call(VALIDATORS, "validator")),
+    "inputs": Param(named_call(GENERATORS, "input generator", _custom_generator)),
+    "on_always": Param(named_call(VALIDATORS, "validator", _custom_validator)),
     "arrival_rate": Param(arrival_rate), "replay_file": Param(text), "slo": Param(slos, ()),
     "workers": Param(whole(1)), "grpc_mode": Param(choice(*GRPC_MODES), "unary"), "timeout": Param(seconds, 30.0),
 }

@@ -26,7 +26,7 @@ from loadgen.cloud.errors import CloudError
 from loadgen.errors import ConfigError
 from loadgen.flowctl import FlowError
 from loadgen.scenarios.html import write_report
-from loadgen.scenarios.load import LoadOutcome, locust_argv, read_summary, run_load
+from loadgen.scenarios.load import KINDS, LoadOutcome, locust_options, locustfile_of, read_summary, run_load
 from loadgen.scenarios.loader import point_variables
 from loadgen.scenarios.methods import LOAD_METHODS, Inputs, OnAlways
 from loadgen.scenarios.model import JobPlan, Plan, Point, Step
@@ -34,6 +34,7 @@ from loadgen.scenarios.steps import JobState, s3_transfer
 from loadgen.scenarios.table import StepResult, figures_of, render_text, write_tables
 
 EXIT_OK, EXIT_FAILED, EXIT_SLO, EXIT_INTERRUPTED = 0, 1, 3, 130
+SHARDS_MISSING = "matches from"  # status of a step whose /search matches missed some shards
 
 
 class StepFailed(RuntimeError):
@@ -45,14 +46,16 @@ STEP_ERRORS = (ConfigError, FlowError, CloudError, StepFailed, OSError)
 
 class Console:
     """Where a run reports: step lines and progress on ``stream`` (stderr; nothing but
-    errors when ``quiet``), the table on ``table_stream`` (stdout). Progress redraws one
-    line on a terminal and prints a line every ``every_s`` seconds otherwise."""
+    errors when ``quiet``), the table on ``table_stream`` (stdout). On a terminal each load
+    step shows a rich progress bar (elapsed / execution_time, req/s, requests, failures);
+    otherwise (CI logs) a plain line every ``every_s`` seconds."""
 
     def __init__(self, *, stream: TextIO = sys.stderr, table_stream: TextIO = sys.stdout, quiet: bool = False,
                  every_s: float = 5.0):
         self.stream, self.table_stream, self.quiet, self.every_s = stream, table_stream, quiet, every_s
         self._live = hasattr(stream, "isatty") and stream.isatty()
-        self._last = (0.0, 0, 0.0)  # elapsed, requests, time of the last printed line
+        self._bar: Any = None  # rich Progress of the running step (terminal only)
+        self._printed_at = 0.0
 
     def line(self, text: str) -> None:
         if not self.quiet:
@@ -61,19 +64,38 @@ class Console:
     def error(self, text: str) -> None:
         print(f"loadgen: error: {text}", file=self.stream, flush=True)
 
-    def progress(self, label: str, total_s: float, elapsed_s: float, requests: int, failures: int) -> None:
-        last_elapsed, last_requests, printed_at = self._last
-        rate = (requests - last_requests) / (elapsed_s - last_elapsed) if elapsed_s > last_elapsed else 0.0
-        if self.quiet or (not self._live and time.monotonic() - printed_at < self.every_s):
+    def progress(self, label: str, total_s: float, now: Any) -> None:
+        """``now``: a running step's figures (elapsed_s, requests, failures, current_rps)."""
+        if self.quiet:
             return
-        text = f"  {label}: {elapsed_s:5.1f}/{total_s:g} s  {rate:7.1f} req/s  {requests} requests  {failures} failures"
-        print("\r" + text if self._live else text, end="" if self._live else "\n", file=self.stream, flush=True)
-        self._last = (elapsed_s, requests, time.monotonic())
+        if self._live:
+            self._rich_progress(label, total_s, now)
+        elif time.monotonic() - self._printed_at >= self.every_s:
+            print(f"  {label}: {now.elapsed_s:5.1f}/{total_s:g} s  {now.current_rps:7.1f} req/s  "
+                  f"{now.requests} requests  {now.failures} failures", file=self.stream, flush=True)
+            self._printed_at = time.monotonic()
+
+    def _rich_progress(self, label: str, total_s: float, now: Any) -> None:
+        if self._bar is None:
+            from rich.console import Console as RichConsole
+            from rich.progress import BarColumn, Progress, TextColumn
+
+            self._bar = Progress(TextColumn("  {task.description}"), BarColumn(),
+                                 TextColumn("{task.completed:5.1f}/{task.total:g} s"),
+                                 TextColumn("{task.fields[rps]:7.1f} req/s  {task.fields[requests]} requests  "
+                                            "{task.fields[failures]} failures"),
+                                 console=RichConsole(file=self.stream), transient=False)
+            self._bar.add_task(label, total=total_s, rps=0.0, requests=0, failures=0)
+            self._bar.start()
+        task = self._bar.tasks[0].id
+        self._bar.update(task, completed=min(now.elapsed_s, total_s), rps=now.current_rps, requests=now.requests,
+                         failures=now.failures)
 
     def end_progress(self) -> None:
-        if self._live and not self.quiet:
-            print(file=self.stream, flush=True)
-        self._last = (0.0, 0, 0.0)
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+        self._printed_at = 0.0
 
     def table(self, text: str) -> None:
         print(text, file=self.table_stream, flush=True)
@@ -106,7 +128,7 @@ class Run:
         statuses = {r.status for r in self.results}
         if self.interrupted:
             return EXIT_INTERRUPTED
-        if self.failed_steps or "failures" in statuses:
+        if self.failed_steps or "failures" in statuses or any(s.startswith(SHARDS_MISSING) for s in statuses):
             return EXIT_FAILED
         return EXIT_SLO if "slo failed" in statuses else EXIT_OK
 
@@ -167,12 +189,13 @@ class Run:
 
     def load(self, job: JobPlan, point: Point, step: Step, state: JobState, step_dir: Path) -> None:
         """Run an index/query step through Locust; its figures join the table."""
-        argv = locust_argv(step.method, step.kwargs, target=state.target(step.kwargs), results_dir=step_dir)
-        total = step.kwargs["execution_time"]
+        kwargs = step.kwargs
+        argv = locust_options(step.method, kwargs, target=state.target(kwargs), results_dir=step_dir)
+        total = kwargs["execution_time"]
         label = f"{step.method} ({point.label})"
         try:
-            outcome = run_load(argv, results_dir=step_dir, execution_time_s=total,
-                               progress=lambda t, n, f: self.console.progress(label, total, t, n, f))
+            outcome = run_load(argv, kind=KINDS[locustfile_of(kwargs)], workers=kwargs["workers"] or 0,
+                               results_dir=step_dir, progress=lambda now: self.console.progress(label, total, now))
         except KeyboardInterrupt:
             self.add_result(job, point, step, step_dir, status="interrupted")
             raise
@@ -190,6 +213,10 @@ class Run:
             return
         summary = read_summary(step_dir)
         figures, executors = figures_of(summary) if summary else ({}, {})
+        if check is not None and check.shards and status in ("ok", "failures", "slo failed"):
+            seen = figures.get("match shards") or 0
+            if seen < check.shards:
+                status = f"{SHARDS_MISSING}: {seen} of {check.shards} shards"
         self.results.append(StepResult(job=job.name, params=dict(point.params), repetition=point.repetition,
                                        step=step.name, status=status, results_dir=str(step_dir),
                                        figures=figures, executors=executors))
@@ -199,8 +226,7 @@ class Run:
 def load_status(outcome: LoadOutcome) -> str:
     """``ok``, ``failures``, ``slo failed`` or ``failed: <why>`` (the step failed)."""
     if outcome.summary is None or outcome.exit_code not in (0, 1, 3):
-        why = "did not finish in time" if outcome.exit_code == 124 else f"exited with code {outcome.exit_code}"
-        return f"failed: Locust {why}: {outcome.error_line() or 'no summary.json written'}"
+        return f"failed: Locust exited with code {outcome.exit_code}: {outcome.error_line() or 'no summary.json written'}"
     if outcome.exit_code == 3:
         return "slo failed"
     return "failures" if outcome.exit_code == 1 or outcome.summary["total"]["failures"] else "ok"
@@ -228,7 +254,7 @@ def describe(plan: Plan) -> str:
 
 
 def _arguments(kwargs: dict) -> str:
-    return " ".join(f"{k}={_show(v)}" for k, v in kwargs.items() if v not in (None, (), {}))
+    return " ".join(f"{k}={_show(v)}" for k, v in kwargs.items() if v not in (None, (), {}, ""))
 
 
 def _show(value: Any) -> str:

@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
+from loadgen.cloud.errors import CloudError
 from loadgen.config import TargetConfig
 from loadgen.errors import ConfigError
 from loadgen.flowctl import FlowConfig, FlowProcess, start_flow
@@ -128,17 +129,36 @@ def copy_rendered(source: Path, dest: Path, variables: Mapping[str, str]) -> Non
 
 
 # -- S3: delegated to loadgen.cloud.s3 -------------------------------------------------------
+# loadgen.cloud.s3 words its fixes for `loadgen s3` (its options); in a scenario they are step keys
+_STEP_WORDING = (("give e.g. --region ", "give e.g. region: "), ("--region:", "region:"),
+                 ("check --region,", "check region,"), ("or pass --overwrite", "or give another local_directory"))
+
+
 def s3_transfer(method: str, kwargs: Mapping[str, Any], *, run_dir: Path, out: Callable[[str], Any]) -> str:
     """Run ``upload_to_s3`` / ``download_from_s3``; relative directories are relative to the
-    run's results directory. Returns the transfer's summary line."""
+    run's results directory. Returns the transfer's summary line (the caller prints it;
+    ``out`` gets only the retry lines)."""
     try:
         from loadgen.cloud import s3
     except ImportError as exc:  # pragma: no cover - the module ships with loadgen
         raise ConfigError(f"{method}: S3 transfers are not available ({exc}); install loadgen[aws]")
-    if method == "upload_to_s3":
-        report = s3.upload_to_s3(run_dir / (kwargs["directory"] or "."), kwargs["url"], region=kwargs["region"],
-                                 out=out)
-    else:
-        report = s3.download_from_s3(kwargs["url"], run_dir / kwargs["local_directory"], region=kwargs["region"],
-                                     out=out)
+
+    def progress(text: str) -> None:
+        if not text.startswith(("uploaded ", "downloaded ")):  # the summary line, returned instead
+            out(text)
+
+    try:
+        if method == "upload_to_s3":
+            report = s3.upload_to_s3(run_dir / (kwargs["directory"] or "."), kwargs["url"], region=kwargs["region"],
+                                     out=progress)
+        else:
+            report = s3.download_from_s3(kwargs["url"], run_dir / kwargs["local_directory"], region=kwargs["region"],
+                                         out=progress)
+    except (ConfigError, CloudError) as exc:
+        text = str(exc)
+        for cli, step in _STEP_WORDING:
+            text = text.replace(cli, step)
+        if text == str(exc):
+            raise
+        raise (ConfigError if isinstance(exc, ConfigError) else CloudError)(text) from None
     return report.line()

@@ -21,7 +21,8 @@ from typing import Any, Mapping, Optional
 from loadgen.reports import _format as format_columns  # the fixed-width layout of loadgen's tables
 from loadgen.reports import write_json_atomic, write_text_atomic
 
-FIGURES = ("requests", "failures", "req/s", "docs/s", "p50 ms", "p95 ms", "p99 ms", "p99 corrected ms")
+FIGURES = ("requests", "failures", "req/s", "docs/s", "p50 ms", "p95 ms", "p99 ms", "p99 corrected ms",
+           "match shards")
 SPREAD = ("req/s", "p99 ms")
 
 
@@ -48,9 +49,22 @@ def figures_of(summary: Mapping[str, Any]) -> tuple[dict[str, Optional[float]], 
     open_loop = summary.get("load_model") == "open"
     figures = {"requests": total["requests"], "failures": total["failures"], "req/s": total["rps"],
                "docs/s": total["docs_per_s"], "p50 ms": sent["p50"], "p95 ms": sent["p95"], "p99 ms": sent["p99"],
-               "p99 corrected ms": total["latency_ms"]["p99"] if open_loop else None}
+               "p99 corrected ms": total["latency_ms"]["p99"] if open_loop else None,
+               "match shards": match_shards(summary)}
     executors = {name: e["latency_ms"]["mean"] for name, e in (summary.get("executors") or {}).items()}
     return figures, executors
+
+
+def match_shards(summary: Mapping[str, Any]) -> Optional[int]:
+    """How many indexer shards the matches of a typical reply come from (the most common
+    count over the replies; ``--match-field shard``), else None."""
+    if summary.get("match_field") != "shard":
+        return None
+    replies: dict[int, int] = {}
+    for entry in summary["endpoints"].values():
+        for shards, count in (entry.get("values_per_reply") or {}).items():
+            replies[int(shards)] = replies.get(int(shards), 0) + count
+    return max(replies, key=lambda k: (replies[k], k)) if replies else 0
 
 
 def table(results: list[StepResult]) -> list[dict[str, Any]]:

@@ -111,8 +111,12 @@ def _env_line(line: str, where: Where) -> Optional[tuple[str, str]]:
     if stripped.startswith("export "):
         stripped = stripped[len("export "):].lstrip()
     name, sep, value = stripped.partition("=")
-    if not sep or not NAME.match(name.strip()):
-        raise ScenarioError(where, f"cannot read {line.strip()[:40]!r}; env file lines are NAME=VALUE")
+    # The value is never echoed (env files hold credentials); a line without "=" is not either.
+    if not sep:
+        raise ScenarioError(where, "a line without '=' (not shown: it may hold a secret); env file lines are NAME=VALUE")
+    if not NAME.match(name.strip()):
+        raise ScenarioError(where, f"{name.strip()[:40]!r} is not a variable name (letters, digits, _); env file "
+                                   f"lines are NAME=VALUE")
     return name.strip(), _unquote(value.strip())
 
 

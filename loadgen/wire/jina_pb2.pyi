@@ -143,3 +143,29 @@ class MatchListView(_message.Message):
     DOCS_FIELD_NUMBER: _ClassVar[int]
     docs: _containers.RepeatedScalarFieldContainer[bytes]
     def __init__(self, docs: _Optional[_Iterable[bytes]] = ...) -> None: ...
+
+class MatchView(_message.Message):
+    __slots__ = ("data",)
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    data: _containers.RepeatedCompositeFieldContainer[MatchEntryView]
+    def __init__(self, data: _Optional[_Iterable[_Union[MatchEntryView, _Mapping]]] = ...) -> None: ...
+
+class MatchEntryView(_message.Message):
+    __slots__ = ("key", "value")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    value: ScalarView
+    def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[ScalarView, _Mapping]] = ...) -> None: ...
+
+class ScalarView(_message.Message):
+    __slots__ = ("text", "integer", "float", "boolean")
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    INTEGER_FIELD_NUMBER: _ClassVar[int]
+    FLOAT_FIELD_NUMBER: _ClassVar[int]
+    BOOLEAN_FIELD_NUMBER: _ClassVar[int]
+    text: str
+    integer: int
+    float: float
+    boolean: bool
+    def __init__(self, text: _Optional[str] = ..., integer: _Optional[int] = ..., float: _Optional[float] = ..., boolean: _Optional[bool] = ...) -> None: ...

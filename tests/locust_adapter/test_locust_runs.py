@@ -89,6 +89,11 @@ def test_without_host_the_demo_flow_is_started_and_stopped(tmp_path):
     (["--host", "ftp://example:21"], "--host: unsupported scheme 'ftp'"),
     (["--timeout", "-3"], "--timeout: must be a number > 0"),
     (["--protocol", "http", "--host", "grpc://127.0.0.1:1"], "--protocol http does not match --host grpc://127.0.0.1:1"),
+    (["--validator", "checks.py"], "--validator 'checks.py': expected MODULE:FUNCTION"),
+    (["--validator", "no_such_module_lg:check", "--host", "grpc://127.0.0.1:1"],
+     "--validator 'no_such_module_lg:check': cannot import no_such_module_lg: ModuleNotFoundError"),
+    (["--validator-kwargs", "[1]"], "--validator-kwargs: give a JSON object of keyword arguments"),
+    (["--dataset", "python:json:loads", "--dataset-kwargs", "{oops"], "--dataset-kwargs: not JSON"),
 ])
 def test_bad_options_exit_2_with_a_one_line_error(tmp_path, args, needle):
     proc = run_locust(["-f", "locustfiles/image.py", "--headless", "-t", "2s", *args], cwd=ROOT, timeout=60)

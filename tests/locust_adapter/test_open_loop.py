@@ -6,8 +6,6 @@ code under test.
 import csv
 import io
 import json
-import subprocess
-import sys
 import time
 
 import numpy as np
@@ -15,30 +13,19 @@ import pytest
 
 from conftest import ROOT, run_locust
 from fakegateway import FakeGateway
-from loadgen.flowctl import free_port
 
 pytestmark = pytest.mark.locust
 
 
 @pytest.fixture
-def fake_gateway(tmp_path):
+def fake_gateway(tmp_path, launch_fake_gateway):
     """Start a fake gateway process; ``start(**options)`` returns its URL and arrival log path."""
-    procs = []
-
     def start(delay_ms=1.0, stall_at=0.0, stall_s=0.0):
-        port, log = free_port(), tmp_path / "arrivals.log"
-        proc = subprocess.Popen([sys.executable, str(ROOT / "tests/fakegateway.py"), "--port", str(port),
-                                 "--delay-ms", str(delay_ms), "--stall-at", str(stall_at), "--stall-s", str(stall_s),
-                                 "--log", str(log)], stdout=subprocess.PIPE, text=True)
-        procs.append(proc)
-        assert proc.stdout.readline().strip() == "ready"
+        log = tmp_path / "arrivals.log"
+        port = launch_fake_gateway("--delay-ms", delay_ms, "--stall-at", stall_at, "--stall-s", stall_s, "--log", log)
         return f"grpc://127.0.0.1:{port}", log
 
-    yield start
-    for proc in procs:
-        proc.kill()
-        proc.wait()
-        proc.stdout.close()
+    return start
 
 
 def _open_loop_args(tmp_path, host, rate, seconds, users):

@@ -73,3 +73,51 @@ def test_the_transport_reconnects_after_the_gateway_restarts(tmp_path):
         assert [r.error.kind for r in down] == ["connect", "connect"]
         with start_flow(config, log_dir=tmp_path / "second"):
             assert transport.send(_index_request(seed=10)).ok
+
+
+def test_close_mid_request_drops_the_connection_without_ending_the_stream():
+    """Locust kills a user while its request is in flight, then on_stop closes the transport:
+    the end-of-stream frame must not be sent then (the gateway would answer on a finished
+    stream and log a ConnectionClosedOK traceback); after a completed request it is."""
+    import threading
+
+    from websockets.sync.server import serve
+
+    frames, release, ended = [], threading.Event(), threading.Event()
+
+    def handler(connection):
+        try:
+            for frame in connection:
+                frames.append(frame)
+                if frame != b"\x00" and release.is_set():
+                    connection.send(frame)  # echo: the reply carries the request's own id
+                elif frame != b"\x00":
+                    release.wait(5)  # hold the reply: the request stays in flight
+        finally:
+            ended.set()
+
+    port = free_port()
+    with serve(handler, "127.0.0.1", port) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        target = TargetConfig(protocol="websocket", host="127.0.0.1", port=port, timeout_s=5)
+        transport = WebsocketTransport(target)
+        sender = threading.Thread(target=transport.send, args=(_index_request(seed=1),))
+        sender.start()
+        for _ in range(200):
+            if frames:
+                break
+            threading.Event().wait(0.01)
+        transport.close()  # mid-request
+        release.set()
+        sender.join(5)
+        assert ended.wait(5)  # the server read everything the client sent before it closed
+        assert len(frames) == 1 and frames[0] != b"\x00"
+
+        frames.clear()
+        ended.clear()
+        with WebsocketTransport(target) as done:
+            result = done.send(_index_request(seed=2))
+        assert result.error is None or result.error.kind == "validation"  # an echo is not a real reply
+        assert ended.wait(5)
+        assert frames[-1] == b"\x00"  # idle: the stream is ended cleanly
+        server.shutdown()

@@ -84,7 +84,7 @@ def test_env_file(tmp_path):
     path.write_text("# comment\n\nA=1\nexport B = two \nC='x y'\nD=\"q\"\nE=v # note\nF=\n")
     assert read_env_file(path) == {"A": "1", "B": "two", "C": "x y", "D": "q", "E": "v", "F": ""}
     path.write_text("A=1\nnot a line\n")
-    with pytest.raises(ScenarioError, match=r"\.env:2: cannot read 'not a line'; env file lines are NAME=VALUE"):
+    with pytest.raises(ScenarioError, match=r"\.env:2: a line without '=' \(not shown: it may hold a secret\); env file lines are NAME=VALUE"):
         read_env_file(path)
     with pytest.raises(ScenarioError, match="cannot read the env file"):
         read_env_file(tmp_path / "missing.env")
@@ -208,7 +208,9 @@ BAD = [
 LOAD = "jobs:\n  j:\n    steps:\n      - method: start_flow\n        flow: image\n      - method: query\n"
 BAD += [
     (LOAD + "        inputs: {method: random_pictures}", "s.yml:7: jobs.j.steps[1].inputs.method: unknown input generator 'random_pictures'"),
-    (LOAD + "        inputs: {method: 'os:system'}", "custom input generators (module:function) are not supported yet"),
+    (LOAD + "        inputs: {method: 'os:system'}", "calling os:system(worker_index=0, workers=1, **{}) failed: TypeError"),
+    (LOAD + "        inputs: {method: 'no_such_module_x:docs'}", "cannot import no_such_module_x: ModuleNotFoundError"),
+    (LOAD + "        on_always: {method: 'json:no_such_function'}", "json has no function 'no_such_function'"),
     (LOAD + "        inputs: {method: random_images, kwargs: {num_docs: 5}}", "inputs.kwargs.num_docs: unknown key"),
     (LOAD + "        inputs: {method: random_images, kwargs: {shape: [0, 2]}}", "shape: cannot read '0,2'"),
     (LOAD + "        on_always: {method: validate_texts}", "validate_texts checks text documents but inputs random_images"),

@@ -142,3 +142,55 @@ def test_replay_scenario_holds_a_rate(tmp_path):
     assert int(rows[0]["requests"]) > 0 and int(rows[0]["failures"]) == 0 and rows[0]["p99 corrected ms"]
     summary = json.loads((results / "replay" / "rate=40_rep1" / "03-query" / "summary.json").read_text())
     assert summary["replay"]["lines_per_pass"] == 300 and summary["load_model"] == "open"
+
+
+def test_shards_scenario_shows_matches_from_every_shard(tmp_path):
+    """scenarios/shards.yml at shards=2: every match names its indexer shard, and both shards
+    contribute to the /search results (polling ALL plus the TopKRanker)."""
+    results = tmp_path / "results"
+    proc = loadgen_run("scenarios/shards.yml", "--results-dir", results, "--quiet", "--set", "shards=2",
+                       "--set", "EXECUTION_TIME=3")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    query = [r for r in table_rows(results) if r["step"] == "03-query"]
+    assert [(r["shards"], r["match shards"], r["status"]) for r in query] == [("2", "2", "ok")]
+    summary = json.loads((results / "shards" / "shards=2_rep1" / "03-query" / "summary.json").read_text())
+    by_shard = summary["endpoints"]["/search"]["match_values"]
+    assert set(by_shard) == {"0", "1"} and sum(by_shard.values()) == 10 * 4 * summary["total"]["requests"]
+
+
+SEARCH_ONE_SHARD = """
+jobs:
+  any:
+    steps:
+      - method: start_flow
+        flow: {flow}
+        shards: 2
+      - method: index
+        execution_time: 2
+        num_clients: 2
+        inputs: random_texts
+      - method: query
+        execution_time: 2
+        num_clients: 2
+        inputs: random_texts
+        on_always: {{method: validate_texts, kwargs: {{shards: 2}}}}
+      - method: terminate_flow
+"""
+
+
+def test_a_flow_that_searches_one_shard_fails_the_shards_check(tmp_path):
+    """The demo text Flow with `/search: ANY` (a classic mistake): every reply still has
+    exactly top_k matches, but from one shard only -- the step must say so and fail the run."""
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    text = (ROOT / "scenarios/flows/text.yml").read_text()
+    assert "/search: ALL" in text
+    (flows / "text_any.yml").write_text(text.replace("/search: ALL", "/search: ANY"))
+    os.symlink(ROOT / "scenarios/flows/executors", flows / "executors")
+    (tmp_path / "any.yml").write_text(SEARCH_ONE_SHARD.format(flow=flows / "text_any.yml"))
+    results = tmp_path / "results"
+    proc = loadgen_run(tmp_path / "any.yml", "--results-dir", results, "--quiet")
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    query = [r for r in table_rows(results) if r["step"] == "03-query"]
+    assert [(r["failures"], r["match shards"], r["status"]) for r in query] == [
+        ("0", "1", "matches from: 1 of 2 shards")]

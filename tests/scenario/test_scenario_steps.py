@@ -10,7 +10,7 @@ import pytest
 from loadgen.config import TargetConfig
 from loadgen.scenarios import parse_plan
 from loadgen.scenarios import steps as steps_module
-from loadgen.scenarios.load import LoadOutcome, locust_argv, series_totals
+from loadgen.scenarios.load import LoadOutcome, locust_options
 from loadgen.scenarios.model import ScenarioError
 from loadgen.scenarios.runner import Console, load_status, run_scenario
 from loadgen.scenarios.steps import JobState
@@ -127,18 +127,18 @@ jobs:
 """
 
 
-def test_locust_argv_maps_every_key(tmp_path):
+def test_locust_options_map_every_key(tmp_path):
     step = plan_steps(QUERY)[0]
-    argv = locust_argv("query", step.kwargs, target=TargetConfig(port=5555), results_dir=tmp_path)
-    text = " ".join(argv[1:])
-    assert text.startswith("-m locust -f ") and argv[4].endswith("locustfiles/image.py")
+    argv = locust_options("query", step.kwargs, target=TargetConfig(port=5555), results_dir=tmp_path)
+    text = " ".join(argv)
+    assert text.startswith("-f ") and argv[1].endswith("locustfiles/image.py")
     for option in ("--headless", "-u 4 -r 4", "-t 120s", "--host grpc://127.0.0.1:5555", "--task-mix search:1",
-                   "--request-size 3", "--top-k 4", "--seed 7", "--image-shape 8,8,3", "--processes 2",
+                   "--request-size 3", "--top-k 4", "--seed 7", "--image-shape 8,8,3",
                    "--arrival-rate slowstart:100,30", "--slo /search:p99<200ms --slo failures<1%",
-                   f"--results-dir {tmp_path}", "--preindex-docs 0", "--master-bind-host 127.0.0.1"):
+                   f"--results-dir {tmp_path}", "--preindex-docs 0"):
         assert option in text
-    port = argv[argv.index("--master-bind-port") + 1]  # private: no other run's workers join
-    assert argv[argv.index("--master-port") + 1] == port != "5557"
+    # workers: the library run starts the master and its workers (not Locust's --processes)
+    assert "--processes" not in argv and step.kwargs["workers"] == 2
 
 
 @pytest.mark.parametrize("code, summary, status", [
@@ -146,21 +146,12 @@ def test_locust_argv_maps_every_key(tmp_path):
     (1, {"total": {"failures": 3}}, "failures"),
     (3, {"total": {"failures": 0}}, "slo failed"),
     (2, None, "failed: Locust exited with code 2: loadgen: error: --host x: no Jina gateway answers"),
-    (124, {"total": {"failures": 0}}, "failed: Locust did not finish in time"),
     (-9, None, "failed: Locust exited with code -9"),
 ])
 def test_load_status(tmp_path, code, summary, status):
     log = tmp_path / "locust.log"
     log.write_text("[2026] INFO something\nloadgen: error: --host x: no Jina gateway answers\n")
     assert load_status(LoadOutcome(summary=summary, exit_code=code, log_path=log)).startswith(status)
-
-
-def test_series_totals(tmp_path):
-    path = tmp_path / "timeseries.csv"
-    assert series_totals(path) == (0, 0)
-    path.write_text("timestamp,elapsed_s,request_type,name,requests,failures,rps\n"
-                    "1,1,grpc,/index,10,1,10\n1,1,executor,encoder,10,0,10\n2,2,grpc,/index,5,0,5\n2,2,grpc,/ind")
-    assert series_totals(path) == (15, 1)
 
 
 # -- the results table -----------------------------------------------------------------------------
@@ -199,10 +190,10 @@ def test_a_run_without_load_steps_writes_an_empty_table(tmp_path):
     assert "1. report" in (tmp_path / "plan.txt").read_text()
 
 
-def test_locust_argv_of_a_replay_step(tmp_path):
+def test_locust_options_of_a_replay_step(tmp_path):
     text = QUERY.replace("        workers: 2\n", "        replay_file: replay/text-paired.replay\n")
     step = plan_steps(text)[0]
-    argv = locust_argv("query", step.kwargs, target=TargetConfig(port=5555), results_dir=tmp_path)
-    assert argv[4].endswith("locustfiles/replay.py")
+    argv = locust_options("query", step.kwargs, target=TargetConfig(port=5555), results_dir=tmp_path)
+    assert argv[1].endswith("locustfiles/replay.py")
     assert argv[argv.index("--replay-file") + 1] == str(ROOT / "scenarios/replay/text-paired.replay")
     assert "--reuse-file" in argv and "--processes" not in argv

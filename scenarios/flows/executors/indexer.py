@@ -2,8 +2,9 @@
 
 ``/index`` stores each document's embedding and answers with the ids only (no tensors back
 over the wire). ``/search`` answers each query with exactly ``top_k`` matches (fewer only
-when fewer documents are indexed), sorted by descending cosine similarity; it drops the
-query's tensor and embedding from the reply so that responses stay small.
+when fewer documents are indexed), sorted by descending cosine similarity, each naming the
+shard that answered it (``shard``); it drops the query's tensor and embedding from the reply
+so that responses stay small.
 """
 from typing import List
 
@@ -24,6 +25,7 @@ class NumpyIndexer(Executor):
         self._ids: List[str] = []
         self._chunks: List[np.ndarray] = []
         self._matrix = np.zeros((0, 0), dtype=np.float32)
+        self._shard = int(getattr(self.runtime_args, 'shard_id', 0) or 0)
 
     @requests(on='/index')
     def index(self, docs: DocList[LoadDoc], **kwargs) -> DocList[LoadDoc]:
@@ -46,7 +48,8 @@ class NumpyIndexer(Executor):
         k = min(top_k, row.shape[0])
         best = np.argpartition(-row, k - 1)[:k] if k else np.zeros(0, dtype=int)
         best = best[np.argsort(-row[best])]
-        matches = DocList[MatchDoc]([MatchDoc(id=self._ids[i], score=float(row[i])) for i in best])
+        matches = DocList[MatchDoc]([MatchDoc(id=self._ids[i], score=float(row[i]), shard=self._shard)
+                                     for i in best])
         return LoadDoc(id=doc.id, matches=matches)
 
     def _index_matrix(self) -> np.ndarray:

@@ -10,9 +10,12 @@ from docarray.typing import NdArray
 
 
 class MatchDoc(BaseDoc):
-    """One search hit: the indexed doc's id and its similarity score (cosine, higher is closer)."""
+    """One search hit: the indexed doc's id, its similarity score (cosine, higher is closer)
+    and the indexer shard that holds it (so that clients can see results come from every
+    shard: `--match-field shard`)."""
 
     score: float = 0.0
+    shard: int = 0
 
 
 class LoadDoc(BaseDoc):

@@ -1,0 +1,257 @@
+"""One headless Locust run driven through Locust's library API, in the calling process.
+
+``loadgen run``'s ``index``/``query`` steps use it (loadgen.scenarios.load): an
+:class:`~locust.env.Environment` with loadgen's listeners on its own ``Events``, a
+``LocalRunner`` -- or a ``MasterRunner`` plus ``workers`` ``locust --worker`` processes on
+loopback -- started for ``-u`` users, stopped after ``-t``, then the ``quitting`` event that
+makes loadgen write ``summary.json``. Options are Locust's command line (``-f``, ``-u``,
+``-t``, ``--host``, loadgen's own), parsed by Locust's parser plus loadgen's arguments, so a
+step is exactly what ``locust -f ... --headless`` would run and can be re-run by hand.
+
+Why each run gets its own ``Events``: Locust's module-level ``events`` outlive a run, and
+consecutive steps in one process would pile up listeners. Importing this module imports
+locust, which monkey-patches the standard library with gevent: the caller must import it
+before anything imports ``ssl`` (``loadgen run`` does so first thing).
+
+During the run the process's stdout/stderr and the root logger go to ``log_path`` (Locust's
+and loadgen's log lines, loadgen's one-line errors); SIGINT and SIGTERM stop the users,
+let loadgen write its results, and then raise ``KeyboardInterrupt`` in the caller.
+"""
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import inspect
+import logging
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator, Optional
+
+import gevent
+from locust import User
+from locust.argument_parser import get_empty_argument_parser, setup_parser_arguments
+from locust.env import Environment
+from locust.event import Events
+
+from loadgen.flowctl import free_port
+from loadgen.locust_adapter.options import add_arguments
+from loadgen.locust_adapter.session import forget, register
+
+PROTOCOL_TYPES = ("grpc", "websocket", "http")  # loadgen's request types; the rest are breakdown rows
+WORKERS_READY_TIMEOUT_S = 60.0
+WORKER_EXIT_TIMEOUT_S = 30.0
+PROGRESS_EVERY_S = 0.5
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A running load's figures so far: ``elapsed_s`` since the users started (s), loadgen
+    requests and failures, and Locust's current rate (requests/s over its last seconds)."""
+
+    elapsed_s: float
+    requests: int
+    failures: int
+    current_rps: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class LocustRun:
+    """A headless run: ``argv`` is Locust's command line without the program name (must
+    contain ``-f LOCUSTFILE``, ``-u``, ``-t``); ``kind`` the documents (``image``/``text``);
+    ``workers`` 0 for one process, else a master and that many worker processes."""
+
+    argv: tuple[str, ...]
+    kind: str
+    log_path: Path
+    workers: int = 0
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """SIGINT/SIGTERM stopped the run; its results were written. Carries the exit code."""
+
+    def __init__(self, exit_code: int):
+        super().__init__("interrupted")
+        self.exit_code = exit_code
+
+
+def run_headless(run: LocustRun, *, on_progress: Callable[[Progress], Any] = lambda _: None) -> int:
+    """Run ``run`` to its end; returns Locust's exit code (0, 1 some requests failed, 2 bad
+    options, 3 an SLO gate failed). :raises RunInterrupted: on SIGINT/SIGTERM, after the
+    results were written."""
+    options = parse_options(run.argv)
+    with _captured_output(run.log_path) as log:
+        print("equivalent command: locust " + " ".join(run.argv), file=log, flush=True)
+        env = Environment(user_classes=user_classes(options.locustfile), host=options.host, events=Events(),
+                          parsed_options=options, stop_timeout=options.stop_timeout, locustfile=options.locustfile)
+        env.loadgen_embedded = True  # tells the session not to take over SIGINT
+        register(env.events, kind=run.kind)
+        try:
+            with _workers(run, log) as runner_factory:
+                return _drive(env, runner_factory(env), run.workers, on_progress)
+        finally:
+            forget(env)
+
+
+def parse_options(argv: tuple[str, ...]) -> Any:
+    """Locust's options plus loadgen's, from a command line (no config files read: a step's
+    options are all on its line)."""
+    parser = get_empty_argument_parser(add_help=False, default_config_files=[])
+    setup_parser_arguments(parser)
+    add_arguments(parser)
+    return parser.parse_args(list(argv))
+
+
+_LOCUSTFILES: dict[str, Any] = {}
+
+
+def user_classes(locustfile: str) -> list[type[User]]:
+    """The concrete User classes a locustfile defines (the module is loaded once per
+    process; its ``register(events)`` call wires the global events, which this module never
+    fires)."""
+    path = str(Path(locustfile).resolve())
+    if path not in _LOCUSTFILES:
+        spec = importlib.util.spec_from_file_location(f"loadgen_locustfile_{len(_LOCUSTFILES)}", path)
+        if spec is None or spec.loader is None:
+            raise FileNotFoundError(f"cannot load the locustfile {locustfile}")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        _LOCUSTFILES[path] = module
+    module = _LOCUSTFILES[path]
+    return [value for value in vars(module).values()
+            if inspect.isclass(value) and issubclass(value, User) and not value.abstract]
+
+
+@contextlib.contextmanager
+def _captured_output(log_path: Path) -> Iterator[Any]:
+    """stdout, stderr and the root logger (INFO) into ``log_path`` for the run's duration."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    root = logging.getLogger()
+    with open(log_path, "a", buffering=1, encoding="utf-8", errors="replace") as log:
+        handler = logging.StreamHandler(log)
+        handler.setFormatter(logging.Formatter("[%(asctime)s] %(name)s/%(levelname)s/%(message)s"))
+        level = root.level
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
+        try:
+            with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+                yield log
+        finally:
+            root.removeHandler(handler)
+            root.setLevel(level)
+
+
+@contextlib.contextmanager
+def _workers(run: LocustRun, log: Any) -> Iterator[Callable[[Environment], Any]]:
+    """A function creating the run's runner; with ``workers`` a master on a private loopback
+    port (Locust's default 5557 would collect the workers of any other run on this machine)
+    and the worker processes (stopped, at the latest, when the block ends)."""
+    if not run.workers:
+        yield lambda env: env.create_local_runner()
+        return
+    port = free_port()
+    argv = [sys.executable, "-m", "locust", "-f", env_locustfile(run), "--worker", "--master-host", "127.0.0.1",
+            "--master-port", str(port)]
+    procs: list[subprocess.Popen] = []
+
+    def create(env: Environment) -> Any:
+        runner = env.create_master_runner(master_bind_host="127.0.0.1", master_bind_port=port)
+        procs.extend(subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                     for _ in range(run.workers))
+        return runner
+    try:
+        yield create
+    finally:
+        _stop_workers(procs)
+
+
+def _stop_workers(procs: list[subprocess.Popen]) -> None:
+    deadline = time.monotonic() + WORKER_EXIT_TIMEOUT_S  # they quit with the master's "quit" message
+    for proc in procs:
+        try:
+            proc.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def env_locustfile(run: LocustRun) -> str:
+    return run.argv[run.argv.index("-f") + 1]
+
+
+def _drive(env: Environment, runner: Any, workers: int, on_progress: Callable[[Progress], Any]) -> int:
+    """Fire ``init``, start the users (after the workers connected), stop after ``-t``, fire
+    ``quitting``; returns the exit code. SIGINT/SIGTERM quit early (then RunInterrupted)."""
+    try:
+        env.events.init.fire(environment=env, runner=runner, web_ui=None)
+    except SystemExit as exc:  # loadgen's fail(): a one-line error is in the log
+        runner.quit()
+        return exc.code if isinstance(exc.code, int) else 2
+    options, stopped_by = env.parsed_options, []
+    with _stop_on_signals(runner, stopped_by):
+        if not _wait_for_workers(runner, workers):
+            runner.quit()
+            print("loadgen: error: the worker processes did not connect to the master "
+                  f"within {WORKERS_READY_TIMEOUT_S:g} s", file=sys.stderr, flush=True)
+            return 1
+        runner.start(options.num_users, options.spawn_rate)
+        timer = gevent.spawn_later(options.run_time, runner.quit)
+        _report_progress(env, runner, on_progress)
+        timer.kill(block=False)
+        env.events.quitting.fire(environment=env, reverse=True)
+        runner.quit()
+    code = _exit_code(env, runner)
+    if stopped_by:
+        raise RunInterrupted(code)
+    return code
+
+
+def _wait_for_workers(runner: Any, workers: int) -> bool:
+    started = time.monotonic()
+    while workers and len(runner.clients.ready) < workers:
+        if time.monotonic() - started > WORKERS_READY_TIMEOUT_S:
+            return False
+        gevent.sleep(0.1)
+    return True
+
+
+def _report_progress(env: Environment, runner: Any, on_progress: Callable[[Progress], Any]) -> None:
+    """Call ``on_progress`` every PROGRESS_EVERY_S seconds until the runner has stopped."""
+    started, stopped = time.monotonic(), False
+    while not stopped:
+        # Runner.greenlet is a Group that holds Locust's monitors until quit() kills them.
+        stopped = runner.greenlet.join(timeout=PROGRESS_EVERY_S)
+        entries = [e for e in env.stats.entries.values() if e.method in PROTOCOL_TYPES]
+        on_progress(Progress(elapsed_s=time.monotonic() - started, requests=sum(e.num_requests for e in entries),
+                             failures=sum(e.num_failures for e in entries),
+                             current_rps=sum(e.current_rps or 0.0 for e in entries)))
+
+
+@contextlib.contextmanager
+def _stop_on_signals(runner: Any, stopped_by: list[int]) -> Iterator[None]:
+    """SIGINT/SIGTERM: quit the runner in a greenlet of its own (not KeyboardInterrupt inside
+    a user greenlet); the previous handlers come back afterwards."""
+    def stop(signum: int) -> None:
+        stopped_by.append(signum)
+        gevent.spawn(runner.quit)
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    watchers = [gevent.signal_handler(s, stop, s) for s in previous]
+    try:
+        yield
+    finally:
+        for watcher in watchers:
+            watcher.cancel()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+
+
+def _exit_code(env: Environment, runner: Any) -> int:
+    """Locust's rule: the code a listener set (loadgen: 3 for an SLO), else
+    ``--exit-code-on-error`` (1) when requests failed, else 0."""
+    if env.process_exit_code is not None:
+        return env.process_exit_code
+    failed = runner.stats.total.num_failures or runner.errors or runner.exceptions
+    return env.parsed_options.exit_code_on_error if failed else 0
