@@ -26,6 +26,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -87,25 +88,26 @@ def _run(tmp_path, host):
     raw_dir = tmp_path / "raw"
     raw_dir.mkdir()
     port = free_port()  # not Locust's default 5557: other runs on the machine may use it
-    rc, output = _locust_in_own_group(
+    rc, output, lingered = _locust_in_own_group(
         ["-f", "tests/locustfiles/raw_samples.py", "--host", host, "--headless", "-u", "30", "-r", "100",
          "-t", "20s", "--stop-timeout", "15", "--processes", "3", "--master-bind-port", str(port),
          "--master-port", str(port), "--task-mix", "search:1", "--request-size", "1", "--top-k", "1",
          "--results-dir", str(tmp_path / "results")],
         env={"LOADGEN_RAW_DIR": str(raw_dir)}, log=tmp_path / "locust.log")
     assert rc == 0, output[-3000:]
+    assert not lingered, "every worker process must exit with the master (--stop-timeout)"
     assert not list(raw_dir.glob("*.failed")), "no request may fail"
     per_process = {path.stem: [float(v) for v in path.read_text().split()] for path in raw_dir.glob("*.txt")}
     return json.loads((tmp_path / "results/summary.json").read_text()), per_process
 
 
-def _locust_in_own_group(args, *, env, log, timeout=150):
-    """Run ``locust`` in its own process group; end the group once the master has exited.
+def _locust_in_own_group(args, *, env, log, timeout=150, workers_grace_s=20.0):
+    """Run ``locust`` in its own process group; returns its exit code, its output and whether
+    any of its processes was still alive ``workers_grace_s`` after the master exited.
 
     With ``--stop-timeout``, Locust's master forgets a worker as soon as it reports stopped,
-    so its ``quit`` never reaches it and the worker lingers until its 60 s heartbeat timeout.
-    Each worker ships its last samples before it reports stopped (loadgen's test_stop
-    listener), so once the master has written summary.json the leftovers are ended here.
+    so Locust's own ``quit`` never reaches it and it would linger until its 60 s heartbeat
+    timeout; loadgen sends those workers ``quit`` itself. Whatever is left is killed here.
     """
     with open(log, "w") as out:
         proc = subprocess.Popen([str(Path(sys.executable).parent / "locust"), *args], cwd=ROOT,
@@ -113,13 +115,36 @@ def _locust_in_own_group(args, *, env, log, timeout=150):
                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
         try:
             rc = proc.wait(timeout=timeout)
+            lingered = _group_alive_after(proc.pid, workers_grace_s)
         finally:
             try:
                 os.killpg(proc.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
             proc.wait()
-    return rc, log.read_text()
+    return rc, log.read_text(), lingered
+
+
+def _group_alive_after(pgid, seconds):
+    """Whether a live (not zombie) process of group ``pgid`` remains after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not _live_members(pgid):
+            return False
+        time.sleep(0.2)
+    return True
+
+
+def _live_members(pgid):
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()  # after "(comm)": state, ppid, pgrp
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            members.append(stat.parent.name)
+    return members
 
 
 @pytest.mark.locust
