@@ -42,6 +42,7 @@ from loadgen.replies import truncate
 from loadgen.html_report import write_report
 from loadgen.flowctl import FlowConfig, FlowError, FlowProcess, start_flow
 from loadgen.locust_adapter import webui
+from loadgen.locust_adapter.weblogin import install_login
 from loadgen.locust_adapter.replay_feed import DONE_MESSAGE, DoneTracker, FileCheck, ReplayFeed, check_file
 from loadgen.locust_adapter.options import RunOptions, add_arguments, read_options
 from loadgen.metrics import Metrics
@@ -400,9 +401,12 @@ def _on_init(environment: Any, runner: Any, kind: str) -> None:
         return  # the master sends the host and the options with the spawn message
     if isinstance(runner, MasterRunner):
         _finish_reports_before_quit(runner, session)
-    if getattr(environment, "web_ui", None) is not None:
-        webui.install(environment.web_ui, session)
+    web_ui = getattr(environment, "web_ui", None)
+    if web_ui is not None:
+        webui.install(web_ui, session)
     try:
+        if web_ui is not None and web_ui.web_login:
+            install_login(web_ui)  # --web-login: LOADGEN_WEB_PASSWORD's user only
         session.load_validator()
         if options.replay is not None:
             session.replay_check = check_file(options.replay)  # a bad line stops the run here

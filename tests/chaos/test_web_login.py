@@ -2,7 +2,8 @@
 with it, and no credential in the page or the output.
 
 One real Locust process with its web UI on a free loopback port (``--web-host 127.0.0.1``),
-the locustfile tests/chaos/web_login_locustfile.py, and credentials everywhere: the login
+the shipped locustfiles/text.py (loadgen installs the login: loadgen/locust_adapter/weblogin.py),
+and credentials everywhere: the login
 password in the environment, ``user:password`` in ``--host``, an API key in ``--header``.
 No load is started; the process is stopped with SIGTERM at the end.
 """
@@ -59,7 +60,7 @@ def _wait_listening(port, proc, timeout_s=60):
 def protected_ui(tmp_path):
     port = free_port()
     env = {**os.environ, "LOADGEN_WEB_PASSWORD": WEB_PASSWORD, "PYTHONUNBUFFERED": "1"}
-    args = ["-f", "tests/chaos/web_login_locustfile.py", "--web-login", "--web-host", "127.0.0.1",
+    args = ["-f", "locustfiles/text.py", "--web-login", "--web-host", "127.0.0.1",
             "--web-port", str(port), "--host", f"grpc://tester:{HOST_PASSWORD}@127.0.0.1:{free_port()}",
             "--skip-host-check", "--header", f"X-Api-Key: {API_KEY}", "--results-dir", str(tmp_path / "results")]
     proc = subprocess.Popen([LOCUST, *args], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -83,10 +84,10 @@ def test_the_web_ui_wants_a_login_and_shows_no_secret(protected_ui):
         status, response, body, _ = _request(port, "GET", path)
         assert status == 302 and "/login" in response.getheader("Location"), (path, status)
         assert "extended_stats" not in body  # loadgen's HDR rows ride on /stats/requests: not without a login
-    status, _, _, cookie = _request(port, "POST", "/login_submit", form={"username": "admin", "password": "guess"})
+    status, _, _, cookie = _request(port, "POST", "/loadgen_login_submit", form={"username": "admin", "password": "guess"})
     assert status == 302 and _request(port, "GET", "/stats/requests", cookie=cookie)[0] == 302, "wrong password"
 
-    status, _, _, cookie = _request(port, "POST", "/login_submit",
+    status, _, _, cookie = _request(port, "POST", "/loadgen_login_submit",
                                     form={"username": "admin", "password": WEB_PASSWORD})
     assert status == 302
     status, _, stats, cookie = _request(port, "GET", "/stats/requests", cookie=cookie)
@@ -100,3 +101,13 @@ def test_the_web_ui_wants_a_login_and_shows_no_secret(protected_ui):
     stdout, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 0 and "Traceback" not in stderr, stderr[-2000:]
     assert all(secret not in stdout + stderr for secret in (WEB_PASSWORD, HOST_PASSWORD, API_KEY))
+
+
+def test_web_login_without_a_password_is_a_usage_error(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "LOADGEN_WEB_PASSWORD"}
+    proc = subprocess.run([LOCUST, "-f", "locustfiles/text.py", "--web-login", "--web-host", "127.0.0.1",
+                           "--web-port", str(free_port()), "--host", f"grpc://127.0.0.1:{free_port()}",
+                           "--skip-host-check", "--results-dir", str(tmp_path / "results")],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert "loadgen: error: --web-login: set the environment variable LOADGEN_WEB_PASSWORD" in proc.stderr
