@@ -52,3 +52,15 @@ def redact_url(url: str) -> str:
 def _mask_query_item(match: re.Match) -> str:
     separator, name, value = match.groups()
     return f"{separator}{name}={MASK if is_secret_name(name) else value}"
+
+
+def redact_argv(argv: "list[str] | tuple[str, ...]") -> list[str]:
+    """A command line safe to show: the value after each ``--header`` becomes ``Name: ***``
+    and URLs (``scheme://...``) go through :func:`redact_url`."""
+    shown: list[str] = []
+    for item in argv:
+        if shown and shown[-1] == "--header":
+            shown.append(f"{item.partition(':')[0].strip()}: {MASK}")
+        else:
+            shown.append(redact_url(item) if _SCHEME.match(item) else item)
+    return shown

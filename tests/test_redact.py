@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from loadgen.redact import MASK, is_secret_name, redact_url, split_userinfo
+from loadgen.redact import MASK, is_secret_name, redact_argv, redact_url, split_userinfo
 
 
 @pytest.mark.parametrize("url, shown", [
@@ -43,3 +43,11 @@ _SECRET = st.text(st.characters(codec="ascii", exclude_characters="@\x00"), min_
 @given(user=st.from_regex(r"[a-z]{1,8}", fullmatch=True), secret=_SECRET)
 def test_a_password_never_survives(user, secret):
     assert redact_url(f"grpc://{user}:{secret}@gw:12345") == f"grpc://{user}:{MASK}@gw:12345"
+
+
+def test_a_command_line_is_shown_without_header_values_or_passwords():
+    argv = ["-f", "x.py", "--host", "grpcs://ann:pw1@gw:443", "--header", "Authorization: Bearer tok",
+            "--task-mix", "index:1", "--header", "X-Key:k2", "--validator-kwargs", '{"to": "a@b"}']
+    assert redact_argv(argv) == ["-f", "x.py", "--host", "grpcs://ann:***@gw:443", "--header", "Authorization: ***",
+                                 "--task-mix", "index:1", "--header", "X-Key: ***", "--validator-kwargs",
+                                 '{"to": "a@b"}']

@@ -40,6 +40,7 @@ from locust.event import Events
 from loadgen.flowctl import free_port
 from loadgen.locust_adapter.options import add_arguments
 from loadgen.locust_adapter.session import forget, register
+from loadgen.redact import redact_argv
 
 PROTOCOL_TYPES = ("grpc", "websocket", "http")  # loadgen's request types; the rest are breakdown rows
 WORKERS_READY_TIMEOUT_S = 60.0
@@ -84,7 +85,7 @@ def run_headless(run: LocustRun, *, on_progress: Callable[[Progress], Any] = lam
     results were written."""
     options = parse_options(run.argv)
     with _captured_output(run.log_path) as log:
-        print("equivalent command: locust " + " ".join(run.argv), file=log, flush=True)
+        print("equivalent command: locust " + " ".join(redact_argv(run.argv)), file=log, flush=True)
         env = Environment(user_classes=user_classes(options.locustfile), host=options.host, events=Events(),
                           parsed_options=options, stop_timeout=options.stop_timeout, locustfile=options.locustfile)
         env.loadgen_embedded = True  # tells the session not to take over SIGINT

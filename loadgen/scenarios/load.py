@@ -76,6 +76,8 @@ def locust_options(method: str, kwargs: Mapping[str, Any], *, target: TargetConf
         argv += ["--arrival-rate", kwargs["arrival_rate"]]
     for slo in kwargs["slo"]:
         argv += ["--slo", slo]
+    for header in kwargs.get("headers", ()):
+        argv += ["--header", header]
     return argv
 
 

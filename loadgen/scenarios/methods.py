@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
-from loadgen.config import PROTOCOLS, GRPC_MODES, parse_image_shape
+from loadgen.config import PROTOCOLS, GRPC_MODES, parse_headers, parse_image_shape
 from loadgen.datasets import open_dataset
 from loadgen.errors import ConfigError
 from loadgen.plugins import load_function
@@ -98,6 +98,17 @@ def slos(value: Any, where: Where) -> tuple[str, ...]:
     for i, item in enumerate(items):
         _config(parse_slo, item, where.child(i))
     return items
+
+
+def headers(value: Any, where: Where) -> tuple[str, ...]:
+    """``'Name: value'`` items sent with every request (``--header``); values are credentials:
+    errors do not show them."""
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not items or not all(isinstance(item, str) for item in items):
+        raise ScenarioError(where, "must be a list of 'Name: value' strings, e.g. ['Authorization: Bearer ${TOKEN}'] "
+                                   "(the value given is not shown)")
+    _config(lambda given: parse_headers(given, option="headers"), items, where)
+    return tuple(items)
 
 
 def arrival_rate(value: Any, where: Where) -> str:
@@ -280,6 +291,7 @@ _LOAD = {
     "on_always": Param(named_call(VALIDATORS, "validator", _custom_validator)),
     "arrival_rate": Param(arrival_rate), "replay_file": Param(text), "slo": Param(slos, ()),
     "workers": Param(whole(1)), "grpc_mode": Param(choice(*GRPC_MODES), "unary"), "timeout": Param(seconds, 30.0),
+    "headers": Param(headers, ()),
 }
 _S3_PLACE = {"url": Param(text), "bucket": Param(text), "key": Param(text), "region": Param(text, "")}
 METHODS: dict[str, dict[str, Param]] = {

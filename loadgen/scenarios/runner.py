@@ -254,7 +254,13 @@ def describe(plan: Plan) -> str:
 
 
 def _arguments(kwargs: dict) -> str:
-    return " ".join(f"{k}={_show(v)}" for k, v in kwargs.items() if v not in (None, (), {}, ""))
+    return " ".join(f"{k}={_show_names(v) if k == 'headers' else _show(v)}" for k, v in kwargs.items()
+                    if v not in (None, (), {}, ""))
+
+
+def _show_names(headers: tuple[str, ...]) -> str:
+    """Header names only: their values are credentials."""
+    return "[" + ", ".join(item.partition(":")[0].strip() for item in headers) + "]"
 
 
 def _show(value: Any) -> str:

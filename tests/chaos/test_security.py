@@ -272,3 +272,29 @@ def test_an_explicit_authorization_header_wins_over_the_hosts_password():
     with pytest.raises(ConfigError) as error:
         parse_headers([f"Authorization: Bearer {API_KEY}\r\nX-Injected: 1"])
     assert API_KEY not in str(error.value)
+
+
+@pytest.mark.locust
+def test_a_scenario_sends_headers_from_variables_and_shows_none(auth_gateway, tmp_path):
+    """`headers:` of a load step, filled from an env file: the gateway gets them, and no output
+    of `loadgen run` (stdout, stderr, plan.txt, the step's locust.log with its equivalent
+    command, summary.json, the tables) holds a value."""
+    gateway, port = auth_gateway
+    scenario, env_file, results = tmp_path / "s.yml", tmp_path / "run.env", tmp_path / "results"
+    scenario.write_text(
+        "jobs:\n  j:\n    steps:\n      - method: query\n        gateway_host: 127.0.0.1\n"
+        f"        gateway_port: {port}\n        execution_time: 2\n        num_clients: 2\n"
+        "        top_k: 3\n        inputs: random_texts\n"
+        "        headers: ['Authorization: ${GATEWAY_AUTH}', 'X-Api-Key: ${API_TOKEN}']\n")
+    env_file.write_text(f"GATEWAY_AUTH='{BASIC}'\nAPI_TOKEN={API_KEY}\n")
+    proc = subprocess.run([str(Path(sys.executable).parent / "loadgen"), "run", str(scenario), "--env-file",
+                           str(env_file), "--results-dir", str(results)], capture_output=True, text=True,
+                          timeout=120, cwd=ROOT, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert gateway.answered > 0 and gateway.refused == 0
+    summary = json.loads((results / "j/point1_rep1/01-query/summary.json").read_text())
+    assert summary["total"]["requests"] > 0 and summary["headers"] == ["Authorization", "X-Api-Key"]
+    log = (results / "j/point1_rep1/01-query/locust.log").read_text()
+    assert "--header Authorization: *** --header X-Api-Key: ***" in log.splitlines()[0]
+    assert "headers=[Authorization, X-Api-Key]" in (results / "plan.txt").read_text()
+    assert leaks({"stdout": proc.stdout, "stderr": proc.stderr, **files_under(results)}) == []

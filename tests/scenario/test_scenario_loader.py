@@ -211,6 +211,8 @@ BAD += [
     (LOAD + "        inputs: {method: 'os:system'}", "calling os:system(worker_index=0, workers=1, **{}) failed: TypeError"),
     (LOAD + "        inputs: {method: 'no_such_module_x:docs'}", "cannot import no_such_module_x: ModuleNotFoundError"),
     (LOAD + "        on_always: {method: 'json:no_such_function'}", "json has no function 'no_such_function'"),
+    (LOAD + "        headers: {Authorization: sekrit-value}", "headers: must be a list of 'Name: value' strings"),
+    (LOAD + "        headers: ['Bearer sekrit-value']", "s.yml:7: jobs.j.steps[1].headers: headers: item 1 is not 'Name: value'"),
     (LOAD + "        inputs: {method: random_images, kwargs: {num_docs: 5}}", "inputs.kwargs.num_docs: unknown key"),
     (LOAD + "        inputs: {method: random_images, kwargs: {shape: [0, 2]}}", "shape: cannot read '0,2'"),
     (LOAD + "        on_always: {method: validate_texts}", "validate_texts checks text documents but inputs random_images"),
@@ -243,7 +245,7 @@ def test_bad_scenarios(text, message):
     with pytest.raises(ScenarioError) as info:
         plan_of(text)
     assert message in str(info.value)
-    assert "\n" not in str(info.value)
+    assert "\n" not in str(info.value) and "sekrit" not in str(info.value)
 
 
 def test_alias_bomb_is_refused_quickly():
