@@ -21,7 +21,7 @@ from loadgen.cloud.errors import CloudError
 from loadgen.config import parse_image_shape, parse_task_mix
 from loadgen import scenarios
 from loadgen.errors import ConfigError
-from loadgen.flowctl import FlowConfig, FlowError, start_flow
+from loadgen.flowctl import DEFAULT_POLLING, FlowConfig, FlowError, start_flow
 from loadgen.replay import parse_endpoint_map
 from loadgen.replay_tools import DEFAULT_MAX_ERRORS, MakeConfig, check_file, render_check, write_file
 from loadgen.html_report import write_report
@@ -42,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--shards", type=int, default=1, help="shards of each Executor (default: 1)")
     up.add_argument("--top-k", type=int, default=10, help="the indexer's default top_k (default: 10)")
     up.add_argument("--raise-on", default="", help="the indexer raises on docs whose text contains this marker")
+    up.add_argument("--polling", default=DEFAULT_POLLING, help="the sharded indexer's polling: ANY, ALL or per "
+                                                               f"endpoint (default: {DEFAULT_POLLING})")
     up.add_argument("--startup-timeout", type=float, default=120.0, help="seconds to wait for readiness")
     up.add_argument("--log-dir", default=None, help="directory for the Flow's log (default: a temp dir)")
     up.set_defaults(handler=flow_up)
@@ -178,7 +180,7 @@ def _progress_bar(total: int, description: str) -> Iterator[Optional[Callable[[i
 def flow_up(args: argparse.Namespace) -> int:
     """Start the Flow, wait for Ctrl-C/SIGTERM or the Flow's exit, then stop it."""
     config = FlowConfig(flow=args.flow, protocol=args.protocol, port=args.port, replicas=args.replicas,
-                        shards=args.shards, top_k=args.top_k, raise_on=args.raise_on,
+                        shards=args.shards, top_k=args.top_k, raise_on=args.raise_on, polling=args.polling,
                         startup_timeout_s=args.startup_timeout)
     flow = start_flow(config, log_dir=args.log_dir)
     print(f"Flow {args.flow!r} ready at {flow.target.url} (log: {flow.log_path}); Ctrl-C to stop", flush=True)

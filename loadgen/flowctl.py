@@ -9,6 +9,7 @@ their ports), then SIGKILL to whatever is left.
 """
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -23,6 +24,11 @@ from loadgen.config import TargetConfig
 from loadgen.errors import ConfigError
 
 FLOW_PROTOCOLS = ("grpc", "websocket", "http")
+
+
+#: The demo indexer's polling: each document indexed on one shard, every shard searched.
+DEFAULT_POLLING = "/index:ANY,/search:ALL"
+POLLING_TYPES = ("ANY", "ALL", "ALL_ASYNC")
 
 
 class FlowError(RuntimeError):
@@ -41,6 +47,9 @@ class FlowConfig:
     :param top_k: the indexer's default ``top_k`` (``TOP_K``).
     :param embedding_dim: encoder output size (``JINA_EMBEDDING_DIM``).
     :param raise_on: the indexer raises on docs whose text contains this marker.
+    :param polling: the sharded indexer's polling (``JINA_POLLING_INDEXERS``): ``ANY``,
+        ``ALL``, or per endpoint ``/index:ANY,/search:ALL`` (the default; see
+        :func:`parse_polling`).
     :param startup_timeout_s: give up (and stop the Flow) after this many seconds.
     :param python: the flow virtualenv's interpreter; default ``<project>/.venv-flow``.
     """
@@ -53,6 +62,7 @@ class FlowConfig:
     top_k: int = 10
     embedding_dim: int = 128
     raise_on: str = ""
+    polling: str = DEFAULT_POLLING
     startup_timeout_s: float = 120.0
     python: Optional[str] = None
 
@@ -62,6 +72,31 @@ class FlowConfig:
         for option, value in (("--replicas", self.replicas), ("--shards", self.shards)):
             if value < 1:
                 raise ConfigError(f"{option}: must be >= 1, got {value}")
+        parse_polling(self.polling)
+
+
+def parse_polling(spec: str, *, option: str = "--polling") -> str:
+    """Jina's polling argument (a type, or JSON per endpoint) from ``ANY``, ``ALL`` or
+    ``/index:ANY,/search:ALL``. :raises ConfigError: naming ``option`` and an example."""
+    items = [item.strip() for item in str(spec).split(",") if item.strip()]
+    if len(items) <= 1 and ":" not in spec:
+        return _polling_type(items[0] if items else "", spec, option)
+    per_endpoint = {}
+    for item in items:
+        endpoint, colon, kind = item.rpartition(":")
+        endpoint = endpoint.strip()
+        if not colon or not endpoint.startswith(("/", "*")):
+            raise ConfigError(f"{option}: cannot read {spec!r}; give ANY, ALL or per endpoint, e.g. "
+                              f"/index:ANY,/search:ALL")
+        per_endpoint[endpoint] = _polling_type(kind, spec, option)
+    return json.dumps(per_endpoint)
+
+
+def _polling_type(kind: str, spec: str, option: str) -> str:
+    if kind.strip().upper() not in POLLING_TYPES:
+        raise ConfigError(f"{option}: unknown polling {kind!r} in {spec!r}; use {', '.join(POLLING_TYPES)} "
+                          f"(per endpoint: /index:ANY,/search:ALL)")
+    return kind.strip().upper()
 
 
 def project_root() -> Path:
@@ -104,7 +139,8 @@ def flow_env(config: FlowConfig, port: int) -> dict[str, str]:
         "JINA_REPLICAS_ENCODER": str(config.replicas), "JINA_SHARDS_ENCODER": str(config.shards),
         "JINA_REPLICAS_INDEXERS": str(config.replicas), "JINA_SHARDS_INDEXERS": str(config.shards),
         "TOP_K": str(config.top_k), "JINA_EMBEDDING_DIM": str(config.embedding_dim),
-        "JINA_INDEXER_RAISE_ON": config.raise_on, "JINA_HIDE_SURVEY": "1",
+        "JINA_INDEXER_RAISE_ON": config.raise_on, "JINA_POLLING_INDEXERS": parse_polling(config.polling),
+        "JINA_HIDE_SURVEY": "1",
         "JINA_OPTOUT_TELEMETRY": "1", "OMP_NUM_THREADS": "1",
         # Jina logs through rich: no colours, wide lines, so errors stay readable in a file.
         "NO_COLOR": "1", "TERM": "dumb", "COLUMNS": "160",

@@ -1,4 +1,5 @@
 """Starting and stopping Flows: errors are the Flow's own, bounded in time; stop frees the port."""
+import re
 import signal
 import socket
 import subprocess
@@ -9,7 +10,7 @@ import pytest
 
 from loadgen.config import PayloadConfig, TargetConfig
 from loadgen.errors import ConfigError
-from loadgen.flowctl import FlowConfig, FlowError, flow_yaml, free_port, start_flow
+from loadgen.flowctl import FlowConfig, FlowError, flow_yaml, free_port, parse_polling, start_flow
 from loadgen.pools import build_pools
 from loadgen.protocols.grpc import GrpcTransport, probe
 
@@ -77,3 +78,20 @@ def test_sharded_and_replicated_demo_flow_answers_exactly_top_k(tmp_path):
                 result = transport.send(pools["/search"].next())
                 assert result.ok, result.error
                 assert result.docs_returned == 2
+
+
+@pytest.mark.parametrize("spec, expected", [
+    ("ANY", "ANY"), ("all", "ALL"), ("/index:ANY,/search:ALL", '{"/index": "ANY", "/search": "ALL"}'),
+    (" /search : all_async ", '{"/search": "ALL_ASYNC"}'), ("*:ALL", '{"*": "ALL"}'),
+])
+def test_polling_specs_become_jinas_argument(spec, expected):
+    assert parse_polling(spec) == expected
+
+
+@pytest.mark.parametrize("spec, needle", [
+    ("SOME", "--polling: unknown polling 'SOME'"), ("/search:MANY", "unknown polling 'MANY'"),
+    ("search:ALL", "cannot read 'search:ALL'"), ("", "unknown polling ''"),
+])
+def test_bad_polling_is_one_clear_error(spec, needle):
+    with pytest.raises(ConfigError, match=re.escape(needle)):
+        FlowConfig(polling=spec)

@@ -20,6 +20,7 @@ from typing import Any, Callable, Mapping, Optional
 from loadgen.config import PROTOCOLS, GRPC_MODES, parse_headers, parse_image_shape
 from loadgen.datasets import open_dataset
 from loadgen.errors import ConfigError
+from loadgen.flowctl import DEFAULT_POLLING, parse_polling
 from loadgen.plugins import load_function
 from loadgen.pacing import parse_arrival_rate
 from loadgen.scenarios.model import ScenarioError, Where
@@ -109,6 +110,16 @@ def headers(value: Any, where: Where) -> tuple[str, ...]:
                                    "(the value given is not shown)")
     _config(lambda given: parse_headers(given, option="headers"), items, where)
     return tuple(items)
+
+
+def polling(value: Any, where: Where) -> str:
+    """``ANY``, ``ALL``, or per endpoint: ``{/index: ANY, /search: ALL}`` or the same as text
+    ``/index:ANY,/search:ALL``; kept as text (the Flow's ``--polling`` in loadgen's syntax)."""
+    if isinstance(value, dict):
+        value = ",".join(f"{endpoint}:{kind}" for endpoint, kind in value.items())
+    spec = text(value, where)
+    _config(lambda s: parse_polling(s, option="polling"), spec, where)
+    return spec
 
 
 def arrival_rate(value: Any, where: Where) -> str:
@@ -300,7 +311,8 @@ METHODS: dict[str, dict[str, Param]] = {
     "delete_workspace": {},
     "start_flow": {"flow": Param(text), "file": Param(text), "protocol": Param(_PROTOCOL, "grpc"),
                    "port": Param(whole(1)), "replicas": Param(whole(1), 1), "shards": Param(whole(1), 1),
-                   "top_k": Param(whole(1), 10), "startup_timeout": Param(seconds, 120.0)},
+                   "top_k": Param(whole(1), 10), "polling": Param(polling, DEFAULT_POLLING),
+                   "startup_timeout": Param(seconds, 120.0)},
     "terminate_flow": {},
     "index": _LOAD,
     "query": {**_LOAD, "top_k": Param(whole(1), 10)},
@@ -309,4 +321,4 @@ METHODS: dict[str, dict[str, Param]] = {
     "report": {},
 }
 LOAD_METHODS = ("index", "query")
-FLOW_KEYS = ("flow", "file", "protocol", "port", "replicas", "shards", "top_k")
+FLOW_KEYS = ("flow", "file", "protocol", "port", "replicas", "shards", "top_k", "polling")

@@ -104,7 +104,8 @@ def flow_config(kwargs: Mapping[str, Any], workspace: Optional[Path]) -> FlowCon
     else:
         flow = kwargs["flow"]
     return FlowConfig(flow=flow, protocol=kwargs["protocol"], port=kwargs["port"], replicas=kwargs["replicas"],
-                      shards=kwargs["shards"], top_k=kwargs["top_k"], startup_timeout_s=kwargs["startup_timeout"])
+                      shards=kwargs["shards"], top_k=kwargs["top_k"], polling=kwargs["polling"],
+                      startup_timeout_s=kwargs["startup_timeout"])
 
 
 def digest(directory: Path) -> str:

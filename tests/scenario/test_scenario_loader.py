@@ -197,6 +197,8 @@ BAD = [
     ("jobs:\n  j:\n    steps:\n      - method: start_flow\n        flow: image\n        protocol: grpcs",
      "protocol: must be one of grpc, websocket, http"),
     ("jobs:\n  j:\n    steps:\n      - method: index", "s.yml:4: jobs.j.steps[0]: no Flow is running here"),
+    ("jobs:\n  j:\n    steps:\n      - method: start_flow\n        flow: text\n        polling: {/search: SOME}",
+     "s.yml:6: jobs.j.steps[0].polling: polling: unknown polling 'SOME'"),
     ("jobs:\n  j:\n    steps:\n      - method: terminate_flow", "no Flow is running here: add a start_flow"),
     ("jobs:\n  j:\n    steps:\n      - method: update_workspace\n        files: [smoke.yml]", "no workspace yet"),
     ("jobs:\n  j:\n    steps:\n      - method: query\n        gateway_host: h", "give both gateway_host and gateway_port"),

@@ -163,8 +163,9 @@ jobs:
   any:
     steps:
       - method: start_flow
-        flow: {flow}
+        flow: text
         shards: 2
+        polling: {/index: ANY, /search: ANY}
       - method: index
         execution_time: 2
         num_clients: 2
@@ -173,24 +174,19 @@ jobs:
         execution_time: 2
         num_clients: 2
         inputs: random_texts
-        on_always: {{method: validate_texts, kwargs: {{shards: 2}}}}
+        on_always: {method: validate_texts, kwargs: {shards: 2}}
       - method: terminate_flow
 """
 
 
 def test_a_flow_that_searches_one_shard_fails_the_shards_check(tmp_path):
-    """The demo text Flow with `/search: ANY` (a classic mistake): every reply still has
-    exactly top_k matches, but from one shard only -- the step must say so and fail the run."""
-    flows = tmp_path / "flows"
-    flows.mkdir()
-    text = (ROOT / "scenarios/flows/text.yml").read_text()
-    assert "/search: ALL" in text
-    (flows / "text_any.yml").write_text(text.replace("/search: ALL", "/search: ANY"))
-    os.symlink(ROOT / "scenarios/flows/executors", flows / "executors")
-    (tmp_path / "any.yml").write_text(SEARCH_ONE_SHARD.format(flow=flows / "text_any.yml"))
+    """The demo text Flow with `/search: ANY` polling (a classic mistake): every reply still
+    has exactly top_k matches, but from one shard only -- the step must say so and fail the run."""
+    (tmp_path / "any.yml").write_text(SEARCH_ONE_SHARD)
     results = tmp_path / "results"
     proc = loadgen_run(tmp_path / "any.yml", "--results-dir", results, "--quiet")
     assert proc.returncode == 1, proc.stderr[-3000:]
     query = [r for r in table_rows(results) if r["step"] == "03-query"]
     assert [(r["failures"], r["match shards"], r["status"]) for r in query] == [
         ("0", "1", "matches from: 1 of 2 shards")]
+    assert "polling=/index:ANY,/search:ANY" in (results / "plan.txt").read_text()

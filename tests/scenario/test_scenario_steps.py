@@ -82,7 +82,7 @@ def fake_flows(monkeypatch):
 
 
 START = {"flow": "image", "file": None, "protocol": "grpc", "port": None, "replicas": 1, "shards": 1, "top_k": 10,
-         "startup_timeout": 120.0}
+         "polling": "/index:ANY,/search:ALL", "startup_timeout": 120.0}
 
 
 def test_flow_reused_when_unchanged_restarted_when_changed(fake_flows, tmp_path):
