@@ -31,7 +31,7 @@ from loadgen.scenarios.loader import point_variables
 from loadgen.scenarios.methods import LOAD_METHODS, Inputs, OnAlways
 from loadgen.scenarios.model import JobPlan, Plan, Point, Step
 from loadgen.scenarios.steps import JobState, s3_transfer
-from loadgen.scenarios.table import StepResult, figures_of, render_text, write_tables
+from loadgen.scenarios.table import StepResult, figures_of, render_rich, render_text, write_tables
 
 EXIT_OK, EXIT_FAILED, EXIT_SLO, EXIT_INTERRUPTED = 0, 1, 3, 130
 SHARDS_MISSING = "matches from"  # status of a step whose /search matches missed some shards
@@ -100,6 +100,20 @@ class Console:
     def table(self, text: str) -> None:
         print(text, file=self.table_stream, flush=True)
 
+    def results(self, title: str, rows: list[dict[str, Any]]) -> None:
+        """The results table: drawn with rich on a terminal wide enough for every cell in
+        full, fixed-width text otherwise (logs, pipes and files keep the plain form that
+        table.md and table.csv also hold; a number is never cut short)."""
+        if rows and hasattr(self.table_stream, "isatty") and self.table_stream.isatty():
+            from rich.console import Console as RichConsole
+
+            console = RichConsole(file=self.table_stream)
+            table = render_rich(rows, title=title.strip())
+            if console.measure(table, options=console.options.update(max_width=10**4)).maximum <= console.width:
+                console.print(table)
+                return
+        self.table(f"{title}{render_text(rows)}")
+
 
 class Run:
     """One execution of a plan into ``results_dir``; :meth:`execute` returns the exit code."""
@@ -121,7 +135,7 @@ class Run:
             self.console.error("interrupted: Flows stopped, results so far kept")
         finally:
             rows = self.save()
-        self.console.table(f"\nscenario {self.plan.path}: results in {self.results_dir}\n{render_text(rows)}")
+        self.console.results(f"\nscenario {self.plan.path}: results in {self.results_dir}\n", rows)
         return self.exit_code()
 
     def exit_code(self) -> int:
@@ -185,7 +199,7 @@ class Run:
         elif method in ("upload_to_s3", "download_from_s3"):
             self.console.line("  " + s3_transfer(method, kwargs, run_dir=self.results_dir, out=self.console.line))
         elif method == "report":
-            self.console.table(render_text(self.save()))
+            self.console.results("", self.save())
 
     def load(self, job: JobPlan, point: Point, step: Step, state: JobState, step_dir: Path) -> None:
         """Run an index/query step through Locust; its figures join the table."""

@@ -123,6 +123,23 @@ def render_text(rows: list[dict[str, Any]], *, width: int = 60) -> str:
     return format_columns(columns, cut)
 
 
+def render_rich(rows: list[dict[str, Any]], *, title: str = "") -> Any:
+    """The table as a ``rich`` Table (for a terminal): numbers right-aligned, a status other
+    than ``ok`` in red. Same columns and cells as :func:`render_text`."""
+    from rich import box
+    from rich.table import Table
+
+    table = Table(title=title or None, title_justify="left", box=box.SIMPLE_HEAD)
+    columns = _columns(rows)
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("job", "step", "status") else "right", no_wrap=True)
+    for row in rows:
+        cells = [_cell(row.get(c)) for c in columns]
+        style = None if row.get("status") == "ok" else "red"
+        table.add_row(*cells[:-1], f"[{style}]{cells[-1]}[/{style}]" if style else cells[-1])
+    return table
+
+
 def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[:width - 1] + "…"
 
