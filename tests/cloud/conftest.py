@@ -78,6 +78,19 @@ def aws(moto_url, monkeypatch, tmp_path):
     return env
 
 
+@pytest.fixture
+def new_bucket(aws):
+    """``new_bucket(name)``: creates the bucket on the moto server; returns an S3 client."""
+    import boto3
+
+    def create(name: str):
+        client = boto3.client("s3", region_name=REGION)
+        client.create_bucket(Bucket=name)
+        return client
+
+    return create
+
+
 @pytest.fixture(autouse=True)
 def loopback_only(monkeypatch):
     """Fail a test whose code would poll a master anywhere but on loopback (moto hands

@@ -6,7 +6,6 @@ import io
 import json
 from pathlib import Path
 
-import boto3
 import numpy as np
 import pytest
 from PIL import Image
@@ -15,7 +14,6 @@ from loadgen.datasets import open_dataset
 from loadgen.datasets.s3 import mirror
 from loadgen.errors import ConfigError
 
-from .conftest import REGION
 
 BUCKET = "loadgen-datasets"
 
@@ -27,11 +25,9 @@ def _png(value: int, size: int = 6) -> bytes:
 
 
 @pytest.fixture
-def bucket(aws):
+def bucket(new_bucket):
     """An empty bucket; returns a client."""
-    client = boto3.client("s3", region_name=REGION)
-    client.create_bucket(Bucket=BUCKET)
-    return client
+    return new_bucket(BUCKET)
 
 
 @pytest.fixture

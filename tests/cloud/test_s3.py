@@ -7,7 +7,6 @@ import json
 import os
 from pathlib import Path
 
-import boto3
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
@@ -24,10 +23,8 @@ FAST = TransferOptions(multipart_threshold_mb=5, multipart_chunk_mb=5, attempts=
 
 
 @pytest.fixture
-def s3(aws):
-    client = boto3.client("s3", region_name=REGION)
-    client.create_bucket(Bucket=BUCKET)
-    return client
+def s3(new_bucket):
+    return new_bucket(BUCKET)
 
 
 @pytest.fixture

@@ -10,10 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import boto3
 import pytest
 
-from cloud.conftest import DUMMY_SECRET, REGION, aws, cli_env, moto_url  # noqa: F401 (aws, moto_url: fixtures)
+from cloud.conftest import DUMMY_SECRET, REGION, aws, cli_env, moto_url, new_bucket  # noqa: F401 (fixtures)
 from loadgen.cloud.s3 import SHA_KEY, sha256_file
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,10 +47,8 @@ def files_of(root: Path) -> dict[str, bytes]:
 
 
 @pytest.fixture
-def s3(aws):
-    client = boto3.client("s3", region_name=REGION)
-    client.create_bucket(Bucket=BUCKET)
-    return client
+def s3(new_bucket):
+    return new_bucket(BUCKET)
 
 
 @pytest.fixture
