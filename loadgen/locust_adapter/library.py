@@ -90,10 +90,11 @@ def run_headless(run: LocustRun, *, on_progress: Callable[[Progress], Any] = lam
                           parsed_options=options, stop_timeout=options.stop_timeout, locustfile=options.locustfile)
         env.loadgen_embedded = True  # tells the session not to take over SIGINT
         register(env.events, kind=run.kind)
+        fleet = _Fleet(run, log)
         try:
-            with _workers(run, log) as runner_factory:
-                return _drive(env, runner_factory(env), run.workers, on_progress)
+            return _drive(env, fleet, on_progress)
         finally:
+            fleet.close()
             forget(env)
 
 
@@ -145,55 +146,64 @@ def _captured_output(log_path: Path) -> Iterator[Any]:
             root.setLevel(level)
 
 
-@contextlib.contextmanager
-def _workers(run: LocustRun, log: Any) -> Iterator[Callable[[Environment], Any]]:
-    """A function creating the run's runner; with ``workers`` a master on a private loopback
-    port (Locust's default 5557 would collect the workers of any other run on this machine)
-    and the worker processes (stopped, at the latest, when the block ends)."""
-    if not run.workers:
-        yield lambda env: env.create_local_runner()
-        return
-    port = free_port()
-    argv = [sys.executable, "-m", "locust", "-f", env_locustfile(run), "--worker", "--master-host", "127.0.0.1",
-            "--master-port", str(port)]
-    procs: list[subprocess.Popen] = []
+class _Fleet:
+    """The run's runner: a LocalRunner, or with ``workers`` a MasterRunner on a private
+    loopback port (Locust's default 5557 would collect the workers of any other run on this
+    machine) and its ``locust --worker`` processes, started once ``init`` went well."""
 
-    def create(env: Environment) -> Any:
-        runner = env.create_master_runner(master_bind_host="127.0.0.1", master_bind_port=port)
-        procs.extend(subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-                     for _ in range(run.workers))
-        return runner
-    try:
-        yield create
-    finally:
-        _stop_workers(procs)
+    def __init__(self, run: LocustRun, log: Any):
+        self.workers, self.log = run.workers, log
+        self.port = free_port() if run.workers else 0
+        self.argv = [sys.executable, "-m", "locust", "-f", env_locustfile(run), "--worker", "--master-host",
+                     "127.0.0.1", "--master-port", str(self.port)]
+        self.procs: list[subprocess.Popen] = []
 
+    def runner(self, env: Environment) -> Any:
+        if not self.workers:
+            return env.create_local_runner()
+        return env.create_master_runner(master_bind_host="127.0.0.1", master_bind_port=self.port)
 
-def _stop_workers(procs: list[subprocess.Popen]) -> None:
-    deadline = time.monotonic() + WORKER_EXIT_TIMEOUT_S  # they quit with the master's "quit" message
-    for proc in procs:
-        try:
-            proc.wait(max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    def start_workers(self) -> None:
+        self.procs = [subprocess.Popen(self.argv, stdout=self.log, stderr=subprocess.STDOUT,
+                                       stdin=subprocess.DEVNULL) for _ in range(self.workers)]
+
+    def ready(self, runner: Any) -> bool:
+        """Wait until every worker has connected (False after WORKERS_READY_TIMEOUT_S)."""
+        started = time.monotonic()
+        while self.workers and len(runner.clients.ready) < self.workers:
+            if time.monotonic() - started > WORKERS_READY_TIMEOUT_S:
+                return False
+            gevent.sleep(0.1)
+        return True
+
+    def close(self) -> None:
+        """Wait for the workers (they quit with the master's ``quit``), kill what is left."""
+        deadline = time.monotonic() + WORKER_EXIT_TIMEOUT_S
+        for proc in self.procs:
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 def env_locustfile(run: LocustRun) -> str:
     return run.argv[run.argv.index("-f") + 1]
 
 
-def _drive(env: Environment, runner: Any, workers: int, on_progress: Callable[[Progress], Any]) -> int:
+def _drive(env: Environment, fleet: _Fleet, on_progress: Callable[[Progress], Any]) -> int:
     """Fire ``init``, start the users (after the workers connected), stop after ``-t``, fire
     ``quitting``; returns the exit code. SIGINT/SIGTERM quit early (then RunInterrupted)."""
+    runner = fleet.runner(env)
     try:
         env.events.init.fire(environment=env, runner=runner, web_ui=None)
     except SystemExit as exc:  # loadgen's fail(): a one-line error is in the log
         runner.quit()
         return exc.code if isinstance(exc.code, int) else 2
     options, stopped_by = env.parsed_options, []
+    fleet.start_workers()
     with _stop_on_signals(runner, stopped_by):
-        if not _wait_for_workers(runner, workers):
+        if not fleet.ready(runner):
             runner.quit()
             print("loadgen: error: the worker processes did not connect to the master "
                   f"within {WORKERS_READY_TIMEOUT_S:g} s", file=sys.stderr, flush=True)
@@ -208,15 +218,6 @@ def _drive(env: Environment, runner: Any, workers: int, on_progress: Callable[[P
     if stopped_by:
         raise RunInterrupted(code)
     return code
-
-
-def _wait_for_workers(runner: Any, workers: int) -> bool:
-    started = time.monotonic()
-    while workers and len(runner.clients.ready) < workers:
-        if time.monotonic() - started > WORKERS_READY_TIMEOUT_S:
-            return False
-        gevent.sleep(0.1)
-    return True
 
 
 def _report_progress(env: Environment, runner: Any, on_progress: Callable[[Progress], Any]) -> None:
