@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import re
 from dataclasses import dataclass, field
-from typing import Collection, Iterable
+from typing import Collection, Iterable, Optional
 from urllib.parse import unquote, urlsplit
 
 from loadgen.errors import ConfigError

@@ -1,7 +1,6 @@
 """``loadgen run`` end to end on loopback: real demo Flows, real Locust child processes."""
 import csv
 import json
-import os
 import signal
 import socket
 import subprocess
