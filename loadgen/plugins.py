@@ -28,11 +28,6 @@ from loadgen.errors import ConfigError
 _SPEC = re.compile(r"\A([A-Za-z_][\w.]*):([A-Za-z_]\w*)\Z")
 
 
-def is_function_spec(text: str) -> bool:
-    """True for ``MODULE:FUNCTION`` (dotted module, identifier), e.g. ``my_docs:generate``."""
-    return bool(_SPEC.match(text))
-
-
 def load_function(spec: str, *, option: str) -> Callable[..., Any]:
     """Import ``MODULE`` and return its callable ``FUNCTION``.
 
@@ -42,7 +37,8 @@ def load_function(spec: str, *, option: str) -> Callable[..., Any]:
     """
     match = _SPEC.match(spec)
     if match is None:
-        raise ConfigError(f"{option} {spec!r}: expected MODULE:FUNCTION, e.g. my_docs:generate")
+        raise ConfigError(f"{option} {spec!r}: expected MODULE:FUNCTION (a dotted module, a colon, a function "
+                          f"name), e.g. my_module:my_function")
     module_name, function_name = match.groups()
     if os.getcwd() not in sys.path:  # like `python -m`: modules beside where the run starts
         sys.path.insert(0, os.getcwd())

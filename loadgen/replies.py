@@ -112,12 +112,7 @@ def match_values(docs, field: str) -> tuple[tuple[str, int], ...]:
     """``(value, count)`` of the scalar ``field`` over the matches of ``docs`` (DocViews),
     values as text (``-`` for a match without the field). Decodes every match document's
     scalar fields: costs a few µs per match, so only with ``--match-field``."""
-    counts: Counter = Counter()
-    for doc in docs:
-        for entry in doc.data:
-            if entry.key == "matches":
-                for raw in entry.value.doc_array.docs:
-                    counts[_scalar(jp.MatchView.FromString(raw), field)] += 1
+    counts = Counter(_scalar(jp.MatchView.FromString(raw), field) for doc in docs for raw in _matches(doc))
     return tuple(sorted(counts.items()))
 
 
@@ -140,10 +135,15 @@ def json_match_values(docs: Sequence[Any], field: str) -> tuple[tuple[str, int],
 
 
 def _match_count(doc: jp.DocView) -> int:
+    return len(_matches(doc))
+
+
+def _matches(doc: jp.DocView) -> Sequence[bytes]:
+    """The doc's match documents, still serialized (empty when it has none)."""
     for entry in doc.data:
         if entry.key == "matches":
-            return len(entry.value.doc_array.docs)
-    return 0
+            return entry.value.doc_array.docs
+    return ()
 
 
 def truncate(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:

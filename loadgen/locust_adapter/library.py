@@ -37,12 +37,12 @@ from locust.argument_parser import get_empty_argument_parser, setup_parser_argum
 from locust.env import Environment
 from locust.event import Events
 
+from loadgen.config import PROTOCOLS
 from loadgen.flowctl import free_port
 from loadgen.locust_adapter.options import add_arguments
 from loadgen.locust_adapter.session import forget, register
 from loadgen.redact import redact_argv
 
-PROTOCOL_TYPES = ("grpc", "websocket", "http")  # loadgen's request types; the rest are breakdown rows
 WORKERS_READY_TIMEOUT_S = 60.0
 WORKER_EXIT_TIMEOUT_S = 30.0
 PROGRESS_EVERY_S = 0.5
@@ -90,7 +90,7 @@ def run_headless(run: LocustRun, *, on_progress: Callable[[Progress], Any] = lam
                           parsed_options=options, stop_timeout=options.stop_timeout, locustfile=options.locustfile)
         env.loadgen_embedded = True  # tells the session not to take over SIGINT
         register(env.events, kind=run.kind)
-        fleet = _Fleet(run, log)
+        fleet = _Fleet(run, log, locustfile=options.locustfile)
         try:
             return _drive(env, fleet, on_progress)
         finally:
@@ -151,10 +151,10 @@ class _Fleet:
     loopback port (Locust's default 5557 would collect the workers of any other run on this
     machine) and its ``locust --worker`` processes, started once ``init`` went well."""
 
-    def __init__(self, run: LocustRun, log: Any):
+    def __init__(self, run: LocustRun, log: Any, *, locustfile: str):
         self.workers, self.log = run.workers, log
         self.port = free_port() if run.workers else 0
-        self.argv = [sys.executable, "-m", "locust", "-f", env_locustfile(run), "--worker", "--master-host",
+        self.argv = [sys.executable, "-m", "locust", "-f", locustfile, "--worker", "--master-host",
                      "127.0.0.1", "--master-port", str(self.port)]
         self.procs: list[subprocess.Popen] = []
 
@@ -185,10 +185,6 @@ class _Fleet:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-
-
-def env_locustfile(run: LocustRun) -> str:
-    return run.argv[run.argv.index("-f") + 1]
 
 
 def _drive(env: Environment, fleet: _Fleet, on_progress: Callable[[Progress], Any]) -> int:
@@ -226,7 +222,8 @@ def _report_progress(env: Environment, runner: Any, on_progress: Callable[[Progr
     while not stopped:
         # Runner.greenlet is a Group that holds Locust's monitors until quit() kills them.
         stopped = runner.greenlet.join(timeout=PROGRESS_EVERY_S)
-        entries = [e for e in env.stats.entries.values() if e.method in PROTOCOL_TYPES]
+        # Request types are the protocols; the others are per-Executor breakdown rows.
+        entries = [e for e in env.stats.entries.values() if e.method in PROTOCOLS]
         on_progress(Progress(elapsed_s=time.monotonic() - started, requests=sum(e.num_requests for e in entries),
                              failures=sum(e.num_failures for e in entries),
                              current_rps=sum(e.current_rps or 0.0 for e in entries)))

@@ -61,13 +61,12 @@ def locust_options(method: str, kwargs: Mapping[str, Any], *, target: TargetConf
     if inputs.image_shape:
         argv += ["--image-shape", ",".join(map(str, inputs.image_shape))]
     if inputs.dataset:
-        argv += ["--dataset", inputs.dataset] + (["--dataset-kwargs", dump_kwargs(inputs.kwargs)] if inputs.kwargs else [])
+        argv += _call_options("--dataset", inputs.dataset, inputs.kwargs)
     check = kwargs.get("on_always")
     if check is not None and check.shards:
         argv += ["--match-field", "shard"]  # the demo indexer names its shard in each match
     if check is not None and check.validator:
-        argv += ["--validator", check.validator] + (["--validator-kwargs", dump_kwargs(check.kwargs)]
-                                                    if check.kwargs else [])
+        argv += _call_options("--validator", check.validator, check.kwargs)
     if kwargs["replay_file"]:
         # The file's lines choose endpoints and documents; start it again at its end (Iago's
         # default) so that the step lasts execution_time.
@@ -79,6 +78,11 @@ def locust_options(method: str, kwargs: Mapping[str, Any], *, target: TargetConf
     for header in kwargs.get("headers", ()):
         argv += ["--header", header]
     return argv
+
+
+def _call_options(option: str, spec: str, kwargs: Mapping[str, Any]) -> list[str]:
+    """``OPTION SPEC`` of a user function, plus ``OPTION-kwargs JSON`` when it has arguments."""
+    return [option, spec] + ([f"{option}-kwargs", dump_kwargs(kwargs)] if kwargs else [])
 
 
 def locustfile_of(kwargs: Mapping[str, Any]) -> str:

@@ -128,15 +128,16 @@ def render_rich(rows: list[dict[str, Any]], *, title: str = "") -> Any:
     than ``ok`` in red. Same columns and cells as :func:`render_text`."""
     from rich import box
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=title or None, title_justify="left", box=box.SIMPLE_HEAD)
     columns = _columns(rows)
     for column in columns:
         table.add_column(column, justify="left" if column in ("job", "step", "status") else "right", no_wrap=True)
     for row in rows:
-        cells = [_cell(row.get(c)) for c in columns]
-        style = None if row.get("status") == "ok" else "red"
-        table.add_row(*cells[:-1], f"[{style}]{cells[-1]}[/{style}]" if style else cells[-1])
+        # Text, not markup: a failure's reason may hold brackets.
+        table.add_row(*(Text(_cell(row.get(c)), style="red" if c == "status" and row.get(c) != "ok" else "")
+                        for c in columns))
     return table
 
 
