@@ -21,8 +21,8 @@ from typing import Callable, Iterator
 
 from loadgen.config import PayloadConfig, TargetConfig
 from loadgen.encoding import encode
-from loadgen.errors import ConfigError
-from loadgen.flowctl import FlowConfig, FlowError, FlowProcess, start_flow
+from loadgen.errors import ConfigError, FlowError
+from loadgen.flowctl import FlowConfig, FlowProcess, start_flow
 from loadgen.pools import RequestPool, build_pools, request_specs
 from loadgen.protocols import open_transport
 

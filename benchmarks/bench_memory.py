@@ -19,7 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from loadgen.flowctl import free_port  # noqa: E402
+from loadgen.ports import free_port  # noqa: E402
 
 SAMPLE_S = 5.0
 WARMUP_S = 30.0

@@ -17,15 +17,15 @@ from typing import Callable, Iterator, Optional, Sequence
 from pathlib import Path
 
 from loadgen.cloud.cli import add_commands as add_cloud_commands
-from loadgen.cloud.errors import CloudError
+from loadgen.errors import CloudError, ConfigError, FlowError
 from loadgen.config import parse_image_shape, parse_task_mix
 from loadgen import scenarios
-from loadgen.errors import ConfigError
-from loadgen.flowctl import DEFAULT_POLLING, FlowConfig, FlowError, start_flow
+from loadgen.flowctl import DEFAULT_POLLING, FlowConfig, start_flow
 from loadgen.replay import parse_endpoint_map
 from loadgen.replay_tools import DEFAULT_MAX_ERRORS, MakeConfig, check_file, render_check, write_file
 from loadgen.html_report import write_report
-from loadgen.reports import hlog_summary, render_hlog_table, write_json_atomic
+from loadgen.reports import hlog_summary, render_hlog_table
+from loadgen.files import write_json_atomic
 from loadgen.timeseries import merge_intervals, read_hlog
 
 

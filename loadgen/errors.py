@@ -1,4 +1,8 @@
-"""Error types: configuration errors (exit code 2) and the failure classes of a request.
+"""Error types: one root for what loadgen reports to a user, and the failure classes of a request.
+
+``LoadgenError`` is the root of every error loadgen raises to its caller: :class:`ConfigError`
+(bad input, exit code 2) and :class:`RunError` (a run-time failure, exit code 1: a Flow that
+did not start, a cloud operation, a scenario step). The CLI catches the root once.
 
 Every failed request carries one :class:`RequestFailure` subclass; its ``kind`` is the
 failure class counted in reports (``connect``, ``timeout``, ``gateway_status``,
@@ -6,8 +10,25 @@ failure class counted in reports (``connect``, ``timeout``, ``gateway_status``,
 """
 
 
-class ConfigError(ValueError):
-    """Bad user input: the message names the option, file or line and the fix."""
+class LoadgenError(Exception):
+    """Root of the errors loadgen reports to a user; the message names the cause and the fix."""
+
+
+class ConfigError(LoadgenError, ValueError):
+    """Bad user input: the message names the option, file or line and the fix (exit code 2)."""
+
+
+class RunError(LoadgenError, RuntimeError):
+    """A run-time failure that is not the user's input (exit code 1)."""
+
+
+class FlowError(RunError):
+    """The demo Flow could not be started or stopped (the message says why and where its log is)."""
+
+
+class CloudError(RunError):
+    """A cloud operation failed at run time (quota, permissions, a worker that never
+    connected, a checksum mismatch); the message names the cause and the fix."""
 
 
 class RequestFailure(Exception):

@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import Optional
 
 from loadgen.config import TargetConfig
-from loadgen.errors import ConfigError
+from loadgen.errors import ConfigError, FlowError
+from loadgen.home import project_root
+from loadgen.ports import free_port
 
 FLOW_PROTOCOLS = ("grpc", "websocket", "http")
 
@@ -29,10 +31,6 @@ FLOW_PROTOCOLS = ("grpc", "websocket", "http")
 #: The demo indexer's polling: each document indexed on one shard, every shard searched.
 DEFAULT_POLLING = "/index:ANY,/search:ALL"
 POLLING_TYPES = ("ANY", "ALL", "ALL_ASYNC")
-
-
-class FlowError(RuntimeError):
-    """The Flow did not start; the message carries the end of the Flow's own log."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -99,11 +97,6 @@ def _polling_type(kind: str, spec: str, option: str) -> str:
     return kind.strip().upper()
 
 
-def project_root() -> Path:
-    """The checkout holding ``scenarios/`` (``LOADGEN_HOME`` overrides)."""
-    return Path(os.environ.get("LOADGEN_HOME") or Path(__file__).resolve().parent.parent)
-
-
 def flow_yaml(flow: str) -> Path:
     """Resolve ``flow`` to a YAML file. :raises ConfigError: when there is none."""
     candidate = Path(flow)
@@ -123,13 +116,6 @@ def flow_python(config: FlowConfig) -> Path:
     if not python.exists():
         raise ConfigError(f"no flow virtualenv at {python}: run `make venv-flow` (or set LOADGEN_FLOW_PYTHON)")
     return python
-
-
-def free_port() -> int:
-    """A TCP port that is free on 127.0.0.1 right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def flow_env(config: FlowConfig, port: int) -> dict[str, str]:

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from loadgen.metrics import LatencyHistogram
-from loadgen.reports import BREAKDOWN_TYPES, load_model_line, write_text_atomic
+from loadgen.reports import BREAKDOWN_TYPES, load_model_line
+from loadgen.files import write_text_atomic
 from loadgen.svg import bar_chart, line_chart, spectrum_ticks
 from loadgen.timeseries import merge_intervals, read_hlog
 

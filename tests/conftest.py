@@ -15,7 +15,8 @@ import pytest
 
 from loadgen.config import PayloadConfig
 from loadgen.encoding import encode
-from loadgen.flowctl import FlowConfig, free_port, start_flow
+from loadgen.flowctl import FlowConfig, start_flow
+from loadgen.ports import free_port
 from loadgen.pools import build_pools, request_specs
 from loadgen.protocols import open_transport
 

@@ -9,8 +9,9 @@ import time
 import pytest
 
 from loadgen.config import PayloadConfig, TargetConfig
-from loadgen.errors import ConfigError
-from loadgen.flowctl import FlowConfig, FlowError, flow_yaml, free_port, parse_polling, start_flow
+from loadgen.errors import ConfigError, FlowError
+from loadgen.flowctl import FlowConfig, flow_yaml, parse_polling, start_flow
+from loadgen.ports import free_port
 from loadgen.pools import build_pools
 from loadgen.protocols.grpc import GrpcTransport, probe
 

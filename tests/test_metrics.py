@@ -6,7 +6,8 @@ from hypothesis import strategies as st
 
 from loadgen.errors import ConnectError, ValidationError
 from loadgen.metrics import HIGHEST_US, LatencyHistogram, Metrics
-from loadgen.reports import render_table, summarize, write_json_atomic
+from loadgen.reports import render_table, summarize
+from loadgen.files import write_json_atomic
 from loadgen.results import Result
 
 latencies = st.lists(st.floats(min_value=1e-6, max_value=100.0, allow_nan=False), min_size=1, max_size=300)

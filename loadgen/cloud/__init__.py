@@ -16,6 +16,6 @@ Modules, one concept each:
 boto3 and botocore are imported lazily, inside the functions that call AWS, so
 ``import loadgen.cloud`` (and ``loadgen --help``) needs neither; nothing here imports locust.
 """
-from loadgen.cloud.errors import CloudError
+from loadgen.errors import CloudError
 
 __all__ = ["CloudError"]

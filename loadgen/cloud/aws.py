@@ -13,8 +13,7 @@ import json
 import re
 from typing import Any, Callable, Iterator, Optional
 
-from loadgen.cloud.errors import CloudError
-from loadgen.errors import ConfigError
+from loadgen.errors import CloudError, ConfigError
 
 #: Error codes that mean "an account limit was reached": runtime errors with a quota hint.
 QUOTA_CODES = frozenset({

@@ -116,7 +116,7 @@ def fleet_up_command(args: argparse.Namespace) -> int:
 def _check_locustfile(path: str) -> None:
     """The instances run the same path inside the image or checkout: catch typos before
     paying for instances."""
-    from loadgen.flowctl import project_root
+    from loadgen.home import project_root
 
     if not (Path(path).is_file() or (project_root() / path).is_file()):
         raise ConfigError(f"--locustfile: no {path} in this checkout; use e.g. locustfiles/image.py")

@@ -24,13 +24,12 @@ from typing import Any, Callable, Iterator, Optional
 
 from loadgen.cloud import webui
 from loadgen.cloud.aws import Aws, aws_errors
-from loadgen.cloud.errors import CloudError
+from loadgen.errors import CloudError, ConfigError
 from loadgen.cloud.inventory import FLEET_TAG, GONE, POLL_S, ROLE_TAG, Created, Instance, check_fleet_id, teardown
 from loadgen.cloud.network import is_world, parse_cidr
 from loadgen.cloud.pricing import cost_line
 from loadgen.cloud.userdata import MASTER_PORT, WEB_PORT, LaunchSpec, render_user_data
 from loadgen.config import TargetConfig
-from loadgen.errors import ConfigError
 
 AL2023_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-{arch}"
 MAX_WORKERS = 200

@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from loadgen.cloud.aws import Aws, aws_errors, tag_filter
-from loadgen.cloud.errors import CloudError
+from loadgen.errors import CloudError, ConfigError
 from loadgen.cloud.pricing import cost_line
-from loadgen.errors import ConfigError
 
 FLEET_TAG = "loadgen:fleet"
 ROLE_TAG = "loadgen:role"

@@ -26,8 +26,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Optional
 
 from loadgen.cloud.aws import PERMISSION_CODES, Aws, aws_errors, client_error, scrub
-from loadgen.cloud.errors import CloudError
-from loadgen.errors import ConfigError
+from loadgen.errors import CloudError, ConfigError
 
 SHA_KEY = "loadgen-sha256"
 MiB = 2**20

@@ -12,7 +12,7 @@ import urllib.error
 import urllib.request
 from typing import Any, Callable
 
-from loadgen.cloud.errors import CloudError
+from loadgen.errors import CloudError
 
 
 def get_json(url: str, *, timeout_s: float = 5.0) -> Any:

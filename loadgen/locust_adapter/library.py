@@ -38,7 +38,7 @@ from locust.env import Environment
 from locust.event import Events
 
 from loadgen.config import PROTOCOLS
-from loadgen.flowctl import free_port
+from loadgen.ports import free_port
 from loadgen.locust_adapter.options import add_arguments
 from loadgen.locust_adapter.session import forget, register
 from loadgen.redact import redact_argv

@@ -36,11 +36,11 @@ from loadgen.config import PROTOCOLS, TargetConfig, resolve_protocol
 from loadgen.datasets import open_dataset, summary_line
 from loadgen.documents import worker_seed
 from loadgen.encoding import EncodedRequest, encode
-from loadgen.errors import ConfigError, ValidationError
+from loadgen.errors import ConfigError, FlowError, ValidationError
 from loadgen.plugins import load_function
 from loadgen.replies import truncate
 from loadgen.html_report import write_report
-from loadgen.flowctl import FlowConfig, FlowError, FlowProcess, start_flow
+from loadgen.flowctl import FlowConfig, FlowProcess, start_flow
 from loadgen.locust_adapter import webui
 from loadgen.locust_adapter.weblogin import install_login
 from loadgen.locust_adapter.replay_feed import DONE_MESSAGE, DoneTracker, FileCheck, ReplayFeed, check_file
@@ -50,10 +50,10 @@ from loadgen.pacing import Pacer
 from loadgen.pools import PoolSet, build_pools, request_specs
 from loadgen.protocols import open_transport, probe
 from loadgen.redact import redact_url
-from loadgen.reports import NO_ROUTES_NOTE, render_table, summarize, write_json_atomic
+from loadgen.reports import NO_ROUTES_NOTE, render_table, summarize
+from loadgen.files import write_json_atomic
 from loadgen.results import Result
-from loadgen.slo import EXIT_CODE as SLO_EXIT_CODE
-from loadgen.slo import evaluate
+from loadgen.slo import EXIT_CODE as SLO_EXIT_CODE, evaluate
 from loadgen.timeseries import TimeSeriesWriter
 
 log = logging.getLogger("loadgen")

@@ -13,7 +13,7 @@ from typing import Any, Mapping, Optional, Sequence
 
 from loadgen.html_report import STYLE
 from loadgen.html_report import _table as html_table  # the same table markup as a run's report
-from loadgen.reports import write_text_atomic
+from loadgen.files import write_text_atomic
 from loadgen.scenarios.table import _cell, _columns
 from loadgen.svg import bar_chart, line_chart
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
 from loadgen.config import TargetConfig
-from loadgen.flowctl import project_root
+from loadgen.home import project_root
 from loadgen.plugins import dump_kwargs
 
 ENDPOINTS = {"index": "/index", "query": "/search"}

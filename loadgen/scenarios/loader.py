@@ -18,7 +18,7 @@ from typing import Any, Mapping, Optional, Sequence
 import yaml
 
 from loadgen.errors import ConfigError
-from loadgen.flowctl import project_root
+from loadgen.home import project_root
 from loadgen.replay_tools import check_file
 from loadgen.scenarios.methods import (GENERATORS, LOAD_METHODS, METHODS, check_kwargs, pause, suggest, unknown_keys,
                                        whole)

@@ -22,9 +22,7 @@ import time
 from pathlib import Path
 from typing import Any, Optional, TextIO
 
-from loadgen.cloud.errors import CloudError
-from loadgen.errors import ConfigError
-from loadgen.flowctl import FlowError
+from loadgen.errors import CloudError, ConfigError, FlowError
 from loadgen.scenarios.html import write_report
 from loadgen.scenarios.load import KINDS, LoadOutcome, locust_options, locustfile_of, read_summary, run_load
 from loadgen.scenarios.loader import point_variables

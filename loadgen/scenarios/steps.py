@@ -13,9 +13,8 @@ import shutil
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
-from loadgen.cloud.errors import CloudError
+from loadgen.errors import CloudError, ConfigError
 from loadgen.config import TargetConfig
-from loadgen.errors import ConfigError
 from loadgen.flowctl import FlowConfig, FlowProcess, start_flow
 from loadgen.scenarios.loader import YAML_SUFFIXES
 from loadgen.scenarios.variables import render_file

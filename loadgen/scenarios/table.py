@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Mapping, Optional
 
 from loadgen.reports import _format as format_columns  # the fixed-width layout of loadgen's tables
-from loadgen.reports import write_json_atomic, write_text_atomic
+from loadgen.files import write_json_atomic, write_text_atomic
 
 FIGURES = ("requests", "failures", "req/s", "docs/s", "p50 ms", "p95 ms", "p99 ms", "p99 corrected ms",
            "match shards")

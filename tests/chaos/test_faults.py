@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, run_locust
-from loadgen.flowctl import free_port
+from loadgen.ports import free_port
 
 pytestmark = [pytest.mark.locust, pytest.mark.chaos]
 LOCUST = str(Path(sys.executable).parent / "locust")

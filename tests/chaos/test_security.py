@@ -28,7 +28,7 @@ from loadgen.config import TargetConfig, parse_headers
 from loadgen.documents import text_documents
 from loadgen.encoding import RequestSpec, encode
 from loadgen.errors import ConfigError
-from loadgen.flowctl import free_port
+from loadgen.ports import free_port
 from loadgen.protocols import open_transport, probe
 from loadgen.protocols.grpc import DRY_RUN_PATH, STREAM_PATH, UNARY_PATH
 from loadgen.wire import jina_pb2 as jp

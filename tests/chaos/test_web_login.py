@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from loadgen.flowctl import free_port
+from loadgen.ports import free_port
 
 pytestmark = [pytest.mark.chaos, pytest.mark.locust]
 LOCUST = str(Path(sys.executable).parent / "locust")

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from loadgen.cloud import webui
-from loadgen.flowctl import free_port
+from loadgen.ports import free_port
 
 DUMMY_KEY_ID = "AKIAMOTOTESTKEY00000"
 DUMMY_SECRET = "moto-test-secret-never-printed"

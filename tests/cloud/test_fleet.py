@@ -13,10 +13,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from loadgen.cli import main
-from loadgen.cloud import fleet as fleet_module
-from loadgen.cloud import inventory
+from loadgen.cloud import fleet as fleet_module, inventory
 from loadgen.cloud.aws import Aws
-from loadgen.cloud.errors import CloudError
+from loadgen.errors import CloudError
 from loadgen.cloud.fleet import FleetConfig, fleet_up
 from loadgen.cloud.inventory import FLEET_TAG
 from loadgen.cloud.webui import wait_for_workers

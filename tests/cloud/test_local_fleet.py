@@ -17,7 +17,7 @@ import pytest
 from conftest import ROOT, TOP_K
 from loadgen.cloud.userdata import INSTALL_DIR, LaunchSpec, render_user_data, unit_command
 from loadgen.cloud.webui import wait_for_workers
-from loadgen.flowctl import free_port
+from loadgen.ports import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.locust]
 LOAD_S = 7  # more than two worker report periods (3 s each)

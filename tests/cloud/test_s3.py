@@ -12,9 +12,8 @@ from botocore.exceptions import EndpointConnectionError
 
 from loadgen.cli import main
 from loadgen.cloud.aws import Aws
-from loadgen.cloud.errors import CloudError
+from loadgen.errors import CloudError, ConfigError
 from loadgen.cloud.s3 import SHA_KEY, S3Url, TransferOptions, download_dir, download_from_s3, upload_dir, upload_to_s3
-from loadgen.errors import ConfigError
 
 from .conftest import DUMMY_KEY_ID, DUMMY_SECRET, REGION
 

@@ -17,10 +17,9 @@ import boto3
 import pytest
 
 from loadgen.cli import main
-from loadgen.cloud import fleet as fleet_module
-from loadgen.cloud import inventory
+from loadgen.cloud import fleet as fleet_module, inventory
 from loadgen.cloud.inventory import FLEET_TAG
-from loadgen.flowctl import free_port
+from loadgen.ports import free_port
 
 from .conftest import DUMMY_KEY_ID, DUMMY_SECRET, REGION, cli_env
 

@@ -33,7 +33,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT
-from loadgen.flowctl import free_port
+from loadgen.ports import free_port
 from loadgen.metrics import PERCENTILES, Metrics
 from loadgen.reports import latency_figures
 from loadgen.results import Result

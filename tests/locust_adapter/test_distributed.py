@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, TOP_K
-from loadgen.flowctl import free_port
+from loadgen.ports import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.locust, pytest.mark.chaos]
 LOCUST = str(Path(sys.executable).parent / "locust")

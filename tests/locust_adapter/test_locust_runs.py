@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from conftest import ROOT, SMALL_IMAGE, TOP_K, run_locust
-from loadgen.flowctl import free_port
+from loadgen.ports import free_port
 from loadgen.timeseries import read_hlog
 
 pytestmark = [pytest.mark.integration, pytest.mark.locust]

@@ -7,7 +7,7 @@ import pytest
 
 from conftest import ROOT, run_locust
 from loadgen.datasets import open_dataset
-from loadgen.flowctl import free_port
+from loadgen.ports import free_port
 from loadgen.replay import open_replay, read
 from test_open_loop import fake_gateway  # noqa: F401  (the fixture)
 

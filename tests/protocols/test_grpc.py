@@ -9,7 +9,7 @@ from loadgen.config import PayloadConfig, TargetConfig
 from loadgen.documents import Document, text_documents
 from loadgen.encoding import RequestSpec, encode
 from loadgen.errors import ConnectError, GatewayStatusError, ValidationError
-from loadgen.flowctl import free_port
+from loadgen.ports import free_port
 from loadgen.pools import build_pools
 from loadgen.protocols import open_transport
 from loadgen.protocols.grpc import GrpcTransport, probe

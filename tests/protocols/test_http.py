@@ -10,7 +10,7 @@ from loadgen.config import TargetConfig
 from loadgen.documents import Document, text_documents
 from loadgen.encoding import RequestSpec, encode
 from loadgen.errors import ConnectError, GatewayStatusError, ProtocolError, RequestTimeout, ValidationError
-from loadgen.flowctl import free_port
+from loadgen.ports import free_port
 from loadgen.protocols import open_transport, probe
 from loadgen.protocols.http import HttpTransport
 

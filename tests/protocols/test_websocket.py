@@ -8,7 +8,8 @@ from loadgen.config import TargetConfig
 from loadgen.documents import Document, text_documents
 from loadgen.encoding import RequestSpec, encode
 from loadgen.errors import ConnectError, GatewayStatusError, RequestTimeout, ValidationError
-from loadgen.flowctl import FlowConfig, free_port, start_flow
+from loadgen.flowctl import FlowConfig, start_flow
+from loadgen.ports import free_port
 from loadgen.protocols import open_transport, probe
 from loadgen.protocols.websocket import WebsocketTransport
 

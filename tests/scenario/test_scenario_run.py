@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from loadgen.flowctl import free_port
+from loadgen.ports import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.locust]
 ROOT = Path(__file__).resolve().parents[2]
