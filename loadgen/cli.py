@@ -11,22 +11,23 @@ import argparse
 import signal
 import sys
 import time
-from contextlib import contextmanager
-from typing import Callable, Iterator, Optional, Sequence
+from typing import Optional, Sequence
 
 from pathlib import Path
 
 from loadgen.cloud.cli import add_commands as add_cloud_commands
+from loadgen.console import progress_bar
 from loadgen.errors import CloudError, ConfigError, FlowError
 from loadgen.config import parse_image_shape, parse_task_mix
 from loadgen import scenarios
 from loadgen.flowctl import DEFAULT_POLLING, FlowConfig, start_flow
 from loadgen.replay import parse_endpoint_map
 from loadgen.replay_tools import DEFAULT_MAX_ERRORS, MakeConfig, check_file, render_check, write_file
-from loadgen.html_report import write_report
-from loadgen.reports import hlog_summary, render_hlog_table
 from loadgen.files import write_json_atomic
-from loadgen.timeseries import merge_intervals, read_hlog
+from loadgen.reports.html import write_report
+from loadgen.reports.series import merge_intervals, read_hlog
+from loadgen.reports.summary import hlog_summary
+from loadgen.reports.text import render_hlog_table
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -142,7 +143,7 @@ def replay_make_command(args: argparse.Namespace) -> int:
                         kind=args.kind, docs=args.docs, top_k=args.top_k, seed=args.seed, paired=args.paired,
                         variant_fraction=args.variant_fraction,
                         shape=parse_image_shape(args.shape, option="--shape") if args.shape else None)
-    with _progress_bar(config.lines, "writing " + args.output) as progress:
+    with progress_bar(config.lines, "writing " + args.output) as progress:
         written = write_file(config, args.output, progress=progress)
     print(f"wrote {written} requests to {args.output}")
     return 0
@@ -155,26 +156,6 @@ def replay_check_command(args: argparse.Namespace) -> int:
         print(error, file=sys.stderr)
     print(render_check(report))
     return 0 if report.ok else 2
-
-
-PROGRESS_MIN_LINES = 200_000
-
-
-@contextmanager
-def _progress_bar(total: int, description: str) -> Iterator[Optional[Callable[[int], None]]]:
-    """A progress callback drawing a rich bar on stderr, or None: for small jobs, when stderr
-    is not a terminal, or without rich (it comes with the ``locust`` extra)."""
-    try:
-        from rich.console import Console
-        from rich.progress import Progress
-    except ImportError:
-        Progress = None
-    if Progress is None or total < PROGRESS_MIN_LINES or not sys.stderr.isatty():
-        yield None
-        return
-    with Progress(console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(description, total=total)
-        yield lambda done: bar.update(task, completed=done)
 
 
 def flow_up(args: argparse.Namespace) -> int:

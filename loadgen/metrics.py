@@ -5,7 +5,7 @@
 Values above the range are counted in ``out_of_range`` (hdrh's ``record_value`` would drop
 them silently); values under 1 µs are recorded as 1 µs. Percentiles are computed after
 merging, never averaged. :class:`Metrics` only accumulates (``add``, ``merge``);
-reports derive figures from it (see :mod:`loadgen.reports`).
+reports derive figures from it (see :mod:`loadgen.reports.summary`).
 """
 from __future__ import annotations
 

@@ -71,7 +71,7 @@ class Verdict:
 
 
 def evaluate(slo: Slo, summary: dict[str, Any]) -> Verdict:
-    """Check ``slo`` against a summary (see :mod:`loadgen.reports`)."""
+    """Check ``slo`` against a summary (see :mod:`loadgen.reports.summary`)."""
     figures = summary["total"] if slo.endpoint is None else summary["endpoints"].get(slo.endpoint)
     if figures is None:
         return Verdict(slo, False, None, f"FAIL  {slo.text}: no requests to {slo.endpoint} were made")

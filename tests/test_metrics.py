@@ -6,8 +6,9 @@ from hypothesis import strategies as st
 
 from loadgen.errors import ConnectError, ValidationError
 from loadgen.metrics import HIGHEST_US, LatencyHistogram, Metrics
-from loadgen.reports import render_table, summarize
 from loadgen.files import write_json_atomic
+from loadgen.reports.summary import summarize
+from loadgen.reports.text import render_table
 from loadgen.results import Result
 
 latencies = st.lists(st.floats(min_value=1e-6, max_value=100.0, allow_nan=False), min_size=1, max_size=300)
@@ -96,13 +97,6 @@ def test_json_is_written_atomically(tmp_path):
     path = write_json_atomic(tmp_path / "sub" / "summary.json", {"a": 1})
     assert json.loads(path.read_text()) == {"a": 1}
     assert [p.name for p in path.parent.iterdir()] == ["summary.json"]
-
-
-def test_table_says_why_there_is_no_breakdown():
-    m = Metrics()
-    m.add(_result("/search", 0.01, protocol="http"))
-    summary = summarize(m, duration_s=1.0, run={"executors_note": "not available: the HTTP gateway returns no routes"})
-    assert summary["executors"] == {} and "not available" in render_table(summary)
 
 
 def test_match_values_merge_across_workers_and_reach_the_summary():

@@ -39,7 +39,7 @@ from loadgen.encoding import EncodedRequest, encode
 from loadgen.errors import ConfigError, FlowError, ValidationError
 from loadgen.plugins import load_function
 from loadgen.replies import truncate
-from loadgen.html_report import write_report
+from loadgen.reports.html import write_report
 from loadgen.flowctl import FlowConfig, FlowProcess, start_flow
 from loadgen.locust_adapter import webui
 from loadgen.locust_adapter.weblogin import install_login
@@ -50,11 +50,12 @@ from loadgen.pacing import Pacer
 from loadgen.pools import PoolSet, build_pools, request_specs
 from loadgen.protocols import open_transport, probe
 from loadgen.redact import redact_url
-from loadgen.reports import NO_ROUTES_NOTE, render_table, summarize
+from loadgen.reports.summary import NO_ROUTES_NOTE, summarize
+from loadgen.reports.text import render_table
 from loadgen.files import write_json_atomic
 from loadgen.results import Result
 from loadgen.slo import EXIT_CODE as SLO_EXIT_CODE, evaluate
-from loadgen.timeseries import TimeSeriesWriter
+from loadgen.reports.series import TimeSeriesWriter
 
 log = logging.getLogger("loadgen")
 AUTO_PREINDEX_DOCS = 1000

@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from loadgen.metrics import PERCENTILES, Metrics
-from loadgen.reports import BREAKDOWN_TYPES, latency_figures
+from loadgen.reports.summary import BREAKDOWN_TYPES, latency_figures
 
 TAB_KEY = "loadgen-hdr"
 COLUMNS = [("type", "Type"), ("name", "Name"), ("requests", "# requests"), ("failures", "# fails"),

@@ -11,7 +11,7 @@ names a ``method`` (start_flow, index, query, terminate_flow, report, ...) and i
 - :mod:`~loadgen.scenarios.steps` -- workspaces, Flows, S3;
 - :mod:`~loadgen.scenarios.load` -- index/query as one headless Locust run each, through
   :mod:`loadgen.locust_adapter.library` (imported only when a scenario runs);
-- :mod:`~loadgen.scenarios.table` -- the results table;
+- :mod:`loadgen.reports.scenario_table` -- the results table (:mod:`loadgen.console` on a terminal);
 - :mod:`~loadgen.scenarios.runner` -- executing a plan.
 
 Nothing here imports locust, gevent or jina directly.
@@ -22,10 +22,11 @@ import time
 from pathlib import Path
 from typing import Optional, Sequence
 
+from loadgen.console import Console
 from loadgen.scenarios.load import prepare
 from loadgen.scenarios.loader import load_plan, parse_plan
 from loadgen.scenarios.model import Plan, ScenarioError
-from loadgen.scenarios.runner import Console, describe, run_scenario
+from loadgen.scenarios.runner import describe, run_scenario
 
 
 def default_results_dir(scenario: str) -> Path:

@@ -4,7 +4,7 @@ and steps in order, the results table written after every load step.
 Results directory layout::
 
     DIR/plan.txt                        the expanded plan (what --dry-run prints)
-    DIR/table.csv, table.md             the results table (loadgen.scenarios.table)
+    DIR/table.csv, table.md             the results table (loadgen.reports.scenario_table)
     DIR/results.json                    every step result and the table
     DIR/report.html                     the table and, per sweep, the swept parameter vs req/s and p99
     DIR/<job>/workspace/                create_workspace's files
@@ -17,19 +17,19 @@ every Flow, writes the table and returns 130.
 """
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
-from typing import Any, Optional, TextIO
+from typing import Any, Optional
 
+from loadgen.console import Console
 from loadgen.errors import CloudError, ConfigError, FlowError
-from loadgen.scenarios.html import write_report
+from loadgen.reports.scenario_html import write_report
+from loadgen.reports.scenario_table import StepResult, figures_of, write_tables
 from loadgen.scenarios.load import KINDS, LoadOutcome, locust_options, locustfile_of, read_summary, run_load
 from loadgen.scenarios.loader import point_variables
 from loadgen.scenarios.methods import LOAD_METHODS, Inputs, OnAlways
 from loadgen.scenarios.model import JobPlan, Plan, Point, Step
 from loadgen.scenarios.steps import JobState, s3_transfer
-from loadgen.scenarios.table import StepResult, figures_of, render_rich, render_text, write_tables
 
 EXIT_OK, EXIT_FAILED, EXIT_SLO, EXIT_INTERRUPTED = 0, 1, 3, 130
 SHARDS_MISSING = "matches from"  # status of a step whose /search matches missed some shards
@@ -40,77 +40,6 @@ class StepFailed(RuntimeError):
 
 
 STEP_ERRORS = (ConfigError, FlowError, CloudError, StepFailed, OSError)
-
-
-class Console:
-    """Where a run reports: step lines and progress on ``stream`` (stderr; nothing but
-    errors when ``quiet``), the table on ``table_stream`` (stdout). On a terminal each load
-    step shows a rich progress bar (elapsed / execution_time, req/s, requests, failures);
-    otherwise (CI logs) a plain line every ``every_s`` seconds."""
-
-    def __init__(self, *, stream: TextIO = sys.stderr, table_stream: TextIO = sys.stdout, quiet: bool = False,
-                 every_s: float = 5.0):
-        self.stream, self.table_stream, self.quiet, self.every_s = stream, table_stream, quiet, every_s
-        self._live = hasattr(stream, "isatty") and stream.isatty()
-        self._bar: Any = None  # rich Progress of the running step (terminal only)
-        self._printed_at = 0.0
-
-    def line(self, text: str) -> None:
-        if not self.quiet:
-            print(text, file=self.stream, flush=True)
-
-    def error(self, text: str) -> None:
-        print(f"loadgen: error: {text}", file=self.stream, flush=True)
-
-    def progress(self, label: str, total_s: float, now: Any) -> None:
-        """``now``: a running step's figures (elapsed_s, requests, failures, current_rps)."""
-        if self.quiet:
-            return
-        if self._live:
-            self._rich_progress(label, total_s, now)
-        elif time.monotonic() - self._printed_at >= self.every_s:
-            print(f"  {label}: {now.elapsed_s:5.1f}/{total_s:g} s  {now.current_rps:7.1f} req/s  "
-                  f"{now.requests} requests  {now.failures} failures", file=self.stream, flush=True)
-            self._printed_at = time.monotonic()
-
-    def _rich_progress(self, label: str, total_s: float, now: Any) -> None:
-        if self._bar is None:
-            from rich.console import Console as RichConsole
-            from rich.progress import BarColumn, Progress, TextColumn
-
-            self._bar = Progress(TextColumn("  {task.description}"), BarColumn(),
-                                 TextColumn("{task.completed:5.1f}/{task.total:g} s"),
-                                 TextColumn("{task.fields[rps]:7.1f} req/s  {task.fields[requests]} requests  "
-                                            "{task.fields[failures]} failures"),
-                                 console=RichConsole(file=self.stream), transient=False)
-            self._bar.add_task(label, total=total_s, rps=0.0, requests=0, failures=0)
-            self._bar.start()
-        task = self._bar.tasks[0].id
-        self._bar.update(task, completed=min(now.elapsed_s, total_s), rps=now.current_rps, requests=now.requests,
-                         failures=now.failures)
-
-    def end_progress(self) -> None:
-        if self._bar is not None:
-            self._bar.stop()
-            self._bar = None
-        self._printed_at = 0.0
-
-    def table(self, text: str) -> None:
-        print(text, file=self.table_stream, flush=True)
-
-    def results(self, title: str, rows: list[dict[str, Any]]) -> None:
-        """The results table: drawn with rich on a terminal wide enough for every cell in
-        full, fixed-width text otherwise (logs, pipes and files keep the plain form that
-        table.md and table.csv also hold; a number is never cut short)."""
-        if rows and hasattr(self.table_stream, "isatty") and self.table_stream.isatty():
-            from rich.console import Console as RichConsole
-
-            console = RichConsole(file=self.table_stream)
-            table = render_rich(rows, title=title.strip())
-            if console.measure(table, options=console.options.update(max_width=10**4)).maximum <= console.width:
-                console.print(table)
-                return
-        self.table(f"{title}{render_text(rows)}")
 
 
 class Run:

@@ -35,9 +35,9 @@ import pytest
 from conftest import ROOT
 from loadgen.ports import free_port
 from loadgen.metrics import PERCENTILES, Metrics
-from loadgen.reports import latency_figures
+from loadgen.reports.summary import latency_figures
 from loadgen.results import Result
-from loadgen.timeseries import merge_intervals, read_hlog
+from loadgen.reports.series import merge_intervals, read_hlog
 
 SCHEDULE = "loguniform:1,10000,0.15"  # 15% of requests sleep 1 ms .. 10 s, the rest answer at once
 SWEEP = (0.1, 1, 5, 10, 25, 50, 75, 80, 90, 95, 99, 99.5, 99.9)  # interval-log check, avoids the 85% seam

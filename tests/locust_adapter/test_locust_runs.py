@@ -16,7 +16,7 @@ import pytest
 
 from conftest import ROOT, SMALL_IMAGE, TOP_K, run_locust
 from loadgen.ports import free_port
-from loadgen.timeseries import read_hlog
+from loadgen.reports.series import read_hlog
 
 pytestmark = [pytest.mark.integration, pytest.mark.locust]
 SHAPE = ",".join(map(str, SMALL_IMAGE))

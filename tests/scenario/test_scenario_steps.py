@@ -1,6 +1,5 @@
 """Scenario pieces without a Flow: workspaces, Flow reuse (fake Flows), the Locust command
 line, step statuses and the results table."""
-import csv
 import io
 import json
 from pathlib import Path
@@ -8,13 +7,13 @@ from pathlib import Path
 import pytest
 
 from loadgen.config import TargetConfig
+from loadgen.console import Console
 from loadgen.scenarios import parse_plan
 from loadgen.scenarios import steps as steps_module
 from loadgen.scenarios.load import LoadOutcome, locust_options
 from loadgen.scenarios.model import ScenarioError
-from loadgen.scenarios.runner import Console, load_status, run_scenario
+from loadgen.scenarios.runner import load_status, run_scenario
 from loadgen.scenarios.steps import JobState
-from loadgen.scenarios.table import StepResult, render_csv, render_markdown, render_text, table
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -152,32 +151,6 @@ def test_load_status(tmp_path, code, summary, status):
     log = tmp_path / "locust.log"
     log.write_text("[2026] INFO something\nloadgen: error: --host x: no Jina gateway answers\n")
     assert load_status(LoadOutcome(summary=summary, exit_code=code, log_path=log)).startswith(status)
-
-
-# -- the results table -----------------------------------------------------------------------------
-def result(replicas, rep, rps, p99, status="ok", **extra):
-    figures = {"requests": 100 * rep, "failures": 0, "req/s": rps, "docs/s": rps * 2, "p50 ms": 1.0,
-               "p95 ms": 2.0, "p99 ms": p99, "p99 corrected ms": None, **extra}
-    return StepResult(job="j", params={"replicas": replicas}, repetition=rep, step="03-index", status=status,
-                      results_dir="d", figures=figures, executors={"slow": p99 / 2})
-
-
-def test_table_folds_repetitions_into_medians_and_spread():
-    rows = table([result(1, 1, 10.0, 5.0), result(1, 2, 14.0, 9.0), result(1, 3, 12.0, 7.0),
-                  result(2, 1, 30.0, 3.0, status="failures")])
-    assert [(r["replicas"], r["reps"], r["req/s"], r["req/s min"], r["req/s max"], r["p99 ms"], r["slow ms"],
-             r["status"]) for r in rows] == [(1, 3, 12.0, 10.0, 14.0, 7.0, 3.5, "ok"),
-                                             (2, 1, 30.0, None, None, 3.0, 1.5, "failures")]
-    text = render_text(rows)
-    assert text.splitlines()[0].split() == ["job", "replicas", "step", "reps", "requests", "failures", "req/s",
-                                            "docs/s", "p50", "ms", "p95", "ms", "p99", "ms", "req/s", "min",
-                                            "req/s", "max", "p99", "ms", "min", "p99", "ms", "max", "slow", "ms",
-                                            "status"]
-    assert "p99 corrected ms" not in text  # closed loop only: the column is dropped
-    markdown = render_markdown(rows).splitlines()
-    assert markdown[0].startswith("| job | replicas | step |") and markdown[1].startswith("|---|")
-    parsed = list(csv.DictReader(io.StringIO(render_csv(rows))))
-    assert parsed[1]["replicas"] == "2" and parsed[1]["req/s"] == "30.00"
 
 
 def test_a_run_without_load_steps_writes_an_empty_table(tmp_path):

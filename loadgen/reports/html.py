@@ -4,6 +4,8 @@ It is built from the run's files — ``summary.json``, ``timeseries.csv`` and
 ``histograms.hlog`` — so ``loadgen report DIR --html`` can re-render it later. Plots:
 latency percentiles over time (p50/p95/p99 per endpoint), requests per second over time,
 the latency distribution as a percentile spectrum, and the per-Executor breakdown.
+:func:`page` and :func:`html_table` are the markup the scenario report
+(:mod:`loadgen.reports.scenario_html`) shares with it.
 """
 from __future__ import annotations
 
@@ -15,11 +17,12 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from loadgen.metrics import LatencyHistogram
-from loadgen.reports import BREAKDOWN_TYPES, load_model_line
 from loadgen.files import write_text_atomic
-from loadgen.svg import bar_chart, line_chart, spectrum_ticks
-from loadgen.timeseries import merge_intervals, read_hlog
+from loadgen.metrics import LatencyHistogram
+from loadgen.reports.series import merge_intervals, read_hlog
+from loadgen.reports.summary import BREAKDOWN_TYPES
+from loadgen.reports.svg import bar_chart, line_chart, spectrum_ticks
+from loadgen.reports.text import load_model_line
 
 # Percentiles of the spectrum: 0 %, then ten points per "nine" up to 99.999 %.
 SPECTRUM = [100.0 * (1 - 10 ** (-k / 10)) for k in range(0, 51)]
@@ -57,7 +60,12 @@ def render(*, summary: dict[str, Any], rows: list[dict[str, str]], spectra: dict
             "<h2>Requests per second</h2>", _rps_over_time(requests),
             "<h2>Latency distribution</h2>", _spectrum(spectra),
             "<h2>Where the time goes</h2>", _breakdown(summary), "<h2>Run parameters</h2>", _parameters(summary)]
-    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>jina-loadgen report</title>"
+    return page("jina-loadgen report", body)
+
+
+def page(title: str, body: list[str]) -> str:
+    """A whole HTML document: ``title``, the shared style sheet, then the ``body`` parts."""
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{escape(title)}</title>"
             f"<style>{STYLE}</style></head><body>{''.join(body)}</body></html>\n")
 
 
@@ -69,7 +77,7 @@ def _endpoint_table(summary: dict[str, Any]) -> str:
         lat = e["latency_ms"]
         rows.append([name, e["requests"], e["failures"], f"{e['rps']:.1f}", f"{e['docs_per_s']:.1f}",
                      *(f"{lat[k]:.2f}" for k in ("p50", "p90", "p95", "p99", "p999", "max"))])
-    return _table(head, rows, css_id="endpoints")
+    return html_table(head, rows, css_id="endpoints")
 
 
 def _slo_list(summary: dict[str, Any]) -> str:
@@ -122,10 +130,11 @@ def _parameters(summary: dict[str, Any]) -> str:
     skip = {"endpoints", "total", "executors", "breakdown", "failures", "slo"}
     rows = [[key, json.dumps(value)] for key, value in summary.items() if key not in skip]
     rows.append(["failures by class", json.dumps(summary.get("failures", {}))])
-    return _table(["parameter", "value"], rows, css_id="parameters")
+    return html_table(["parameter", "value"], rows, css_id="parameters")
 
 
-def _table(head: list[str], rows: list[list[Any]], *, css_id: str) -> str:
+def html_table(head: list[str], rows: list[list[Any]], *, css_id: str) -> str:
+    """A ``<table id=css_id>``: a header row, then one row per item of ``rows`` (all escaped)."""
     header = "".join(f"<th>{escape(str(h))}</th>" for h in head)
     body = "".join("<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
     return f"<table id='{css_id}'><tr>{header}</tr>{body}</table>"

@@ -7,7 +7,7 @@ Columns: ``job``, the swept parameters, ``step``, ``reps``, ``requests``, ``fail
 ``req/s``, ``docs/s``, ``p50 ms``, ``p95 ms``, ``p99 ms`` (from each request's actual send),
 ``p99 corrected ms`` (open-loop steps: from the scheduled send), ``<executor> ms`` (mean time
 per Executor) and ``status``. Written as ``table.csv``, ``table.md`` and ``results.json`` (``report.html``:
-:mod:`loadgen.scenarios.html`).
+:mod:`loadgen.reports.scenario_html`; on a terminal: :mod:`loadgen.console`).
 """
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
-from loadgen.reports import _format as format_columns  # the fixed-width layout of loadgen's tables
 from loadgen.files import write_json_atomic, write_text_atomic
+from loadgen.reports.text import format_columns  # the fixed-width layout of loadgen's tables
 
 FIGURES = ("requests", "failures", "req/s", "docs/s", "p50 ms", "p95 ms", "p99 ms", "p99 corrected ms",
            "match shards")
@@ -99,13 +99,15 @@ def _median(values: list[Optional[float]]) -> Optional[float]:
     return statistics.median(present) if present else None
 
 
-def _columns(rows: list[dict[str, Any]]) -> list[str]:
-    """Columns with at least one value (optional ones such as spreads drop out when empty)."""
+def columns_of(rows: list[dict[str, Any]]) -> list[str]:
+    """The columns of ``rows`` that have at least one value (optional ones such as spreads
+    drop out when empty); every rendering of the table shows these."""
     keys = list(dict.fromkeys(k for row in rows for k in row))
     return [k for k in keys if any(row.get(k) not in (None, "") for row in rows) or k in ("job", "step", "status")]
 
 
-def _cell(value: Any) -> str:
+def cell_text(value: Any) -> str:
+    """A cell as every rendering shows it: empty for None, 2 decimals (none for a whole number from 1000 up)."""
     if value is None:
         return ""
     if isinstance(value, float):
@@ -118,27 +120,9 @@ def render_text(rows: list[dict[str, Any]], *, width: int = 60) -> str:
     ``width`` characters (a failed step's whole reason is in results.json and table.csv)."""
     if not rows:
         return "no load steps ran"
-    columns = _columns(rows)
-    cut = [tuple(_cut(_cell(row.get(c)), width) for c in columns) for row in rows]
+    columns = columns_of(rows)
+    cut = [tuple(_cut(cell_text(row.get(c)), width) for c in columns) for row in rows]
     return format_columns(columns, cut)
-
-
-def render_rich(rows: list[dict[str, Any]], *, title: str = "") -> Any:
-    """The table as a ``rich`` Table (for a terminal): numbers right-aligned, a status other
-    than ``ok`` in red. Same columns and cells as :func:`render_text`."""
-    from rich import box
-    from rich.table import Table
-    from rich.text import Text
-
-    table = Table(title=title or None, title_justify="left", box=box.SIMPLE_HEAD)
-    columns = _columns(rows)
-    for column in columns:
-        table.add_column(column, justify="left" if column in ("job", "step", "status") else "right", no_wrap=True)
-    for row in rows:
-        # Text, not markup: a failure's reason may hold brackets.
-        table.add_row(*(Text(_cell(row.get(c)), style="red" if c == "status" and row.get(c) != "ok" else "")
-                        for c in columns))
-    return table
 
 
 def _cut(text: str, width: int) -> str:
@@ -149,18 +133,18 @@ def render_markdown(rows: list[dict[str, Any]]) -> str:
     """A GitHub-flavoured Markdown table."""
     if not rows:
         return "no load steps ran\n"
-    columns = _columns(rows)
+    columns = columns_of(rows)
     lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
-    lines += ["| " + " | ".join(_cell(row.get(c)).replace("|", "\\|") for c in columns) + " |" for row in rows]
+    lines += ["| " + " | ".join(cell_text(row.get(c)).replace("|", "\\|") for c in columns) + " |" for row in rows]
     return "\n".join(lines) + "\n"
 
 
 def render_csv(rows: list[dict[str, Any]]) -> str:
     out = io.StringIO()
-    columns = _columns(rows) if rows else ["job", "step", "status"]
+    columns = columns_of(rows) if rows else ["job", "step", "status"]
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(columns)
-    writer.writerows([[_cell(row.get(c)) for c in columns] for row in rows])
+    writer.writerows([[cell_text(row.get(c)) for c in columns] for row in rows])
     return out.getvalue()
 
 

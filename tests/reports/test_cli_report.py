@@ -7,7 +7,7 @@ import pytest
 from loadgen.cli import main
 from loadgen.metrics import Metrics
 from loadgen.results import Result
-from loadgen.timeseries import TimeSeriesWriter
+from loadgen.reports.series import TimeSeriesWriter
 
 
 def _run_dir(path, latencies):

@@ -1,5 +1,5 @@
 """The scenario's ``report.html``: the results table, then per swept job the swept parameter
-against req/s and p99 (inline SVG from :mod:`loadgen.svg`; no scripts, no network).
+against req/s and p99 (inline SVG from :mod:`loadgen.reports.svg`; no scripts, no network).
 
 The x axis is the job's first swept parameter whose values are all numbers, one line per
 step and combination of the other parameters; a job that sweeps only names (``protocol``)
@@ -11,11 +11,10 @@ from html import escape
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
 
-from loadgen.html_report import STYLE
-from loadgen.html_report import _table as html_table  # the same table markup as a run's report
 from loadgen.files import write_text_atomic
-from loadgen.scenarios.table import _cell, _columns
-from loadgen.svg import bar_chart, line_chart
+from loadgen.reports.html import html_table, page  # the same page and table markup as a run's report
+from loadgen.reports.scenario_table import cell_text, columns_of
+from loadgen.reports.svg import bar_chart, line_chart
 
 METRICS = ("req/s", "p99 ms")
 
@@ -28,16 +27,15 @@ def write_report(directory: Path, rows: list[dict[str, Any]], *, scenario: str,
 
 def render_report(rows: list[dict[str, Any]], *, scenario: str, axes: Mapping[str, Sequence[str]]) -> str:
     """The whole page; ``axes`` maps each job to its swept parameters."""
-    columns = _columns(rows) if rows else ["job", "step", "status"]
+    columns = columns_of(rows) if rows else ["job", "step", "status"]
     body = [f"<h1>jina-loadgen scenario: {escape(scenario)}</h1>",
-            html_table(columns, [[_cell(row.get(c)) for c in columns] for row in rows], css_id="results")]
+            html_table(columns, [[cell_text(row.get(c)) for c in columns] for row in rows], css_id="results")]
     for job, names in axes.items():
         job_rows = [r for r in rows if r["job"] == job and r.get("req/s") is not None]
         if names and job_rows:
             body.append(f"<h2>{escape(job)}</h2>")
             body += [_chart(job, job_rows, list(names), metric) for metric in METRICS]
-    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>jina-loadgen scenario</title>"
-            f"<style>{STYLE}</style></head><body>{''.join(body)}</body></html>\n")
+    return page("jina-loadgen scenario", body)
 
 
 def _chart(job: str, rows: list[dict[str, Any]], names: list[str], metric: str) -> str:

@@ -2,11 +2,11 @@
 import json
 import re
 
-from loadgen.html_report import write_report
 from loadgen.metrics import Metrics
-from loadgen.reports import summarize
+from loadgen.reports.html import write_report
+from loadgen.reports.series import TimeSeriesWriter
+from loadgen.reports.summary import summarize
 from loadgen.results import Result
-from loadgen.timeseries import TimeSeriesWriter
 
 
 def _run_dir(tmp_path, *, http=False):

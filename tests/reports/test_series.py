@@ -5,7 +5,7 @@ import pytest
 
 from loadgen.metrics import Metrics
 from loadgen.results import Result
-from loadgen.timeseries import TimeSeriesWriter, read_hlog
+from loadgen.reports.series import TimeSeriesWriter, read_hlog
 
 
 def _metrics(latencies, endpoint="/search"):
