@@ -40,7 +40,8 @@ from locust.event import Events
 from loadgen.config import PROTOCOLS
 from loadgen.ports import free_port
 from loadgen.locust_adapter.options import add_arguments
-from loadgen.locust_adapter.session import forget, register
+from loadgen.locust_adapter.lifecycle import register
+from loadgen.locust_adapter.session import forget
 from loadgen.redact import redact_argv
 
 WORKERS_READY_TIMEOUT_S = 60.0

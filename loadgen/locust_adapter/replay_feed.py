@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional
 
 import gevent
 from gevent.queue import Queue
@@ -103,6 +103,41 @@ class ReplayFeed:
             passes += 1
             if not self.options.reuse_file:
                 return
+
+
+class ReplayShare:
+    """This process's share as its users see it: the next line, the lines in flight, and one
+    notice (``on_done``) when the share is used up with nothing in flight. Without a feed
+    (no ``--replay-file``) there is nothing to send."""
+
+    def __init__(self, feed: Optional[ReplayFeed] = None, *, on_done: Callable[[], Any] = lambda: None):
+        self.feed, self._on_done = feed, on_done
+        self._inflight = 0
+        self._done = False
+
+    def next(self) -> Optional[tuple[ReplayLine, EncodedRequest]]:
+        """The next (line, request) of the share, or None when it is used up."""
+        item = self.feed.next() if self.feed is not None else None
+        if item is None:
+            self._check_done()
+        else:
+            self._inflight += 1
+        return item
+
+    def sent(self) -> None:
+        """The request of a line taken by :meth:`next` is done."""
+        self._inflight -= 1
+
+    def close(self) -> None:
+        if self.feed is not None:
+            self.feed.close()
+
+    def _check_done(self) -> None:
+        # The last user to find the share used up, with nothing in flight, reports it once.
+        if self._done or self._inflight:
+            return
+        self._done = True
+        self._on_done()
 
 
 class DoneTracker:

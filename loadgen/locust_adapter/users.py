@@ -60,9 +60,10 @@ class JinaUserBase(User):
     def send_request(self, request: EncodedRequest, *, name: Optional[str] = None, weight: int = 1) -> Result:
         """Send a pre-encoded request (see :meth:`send`); ``name`` is what it is counted under
         (default: its endpoint); ``weight`` arrival intervals are drawn for it (open loop)."""
-        turn = self.session.wait_turn(weight)  # open loop: the scheduled send time; closed: None
+        turns = self.session.turns
+        turn = turns.wait(weight)  # open loop: the scheduled send time; closed: None
         if turn is not None and self._state == LOCUST_STATE_STOPPING:
-            self.session.end_turn()
+            turns.end()
             raise StopUser()  # stopped gracefully (--stop-timeout) while waiting: send nothing more
         try:
             result = self.transport.send(request)
@@ -70,7 +71,7 @@ class JinaUserBase(User):
             self.session.record_unfinished(self.transport.protocol, name or request.endpoint)
             raise
         finally:
-            self.session.end_turn()
+            turns.end()
         if turn is not None:
             lag_s, interval_s = turn
             result = replace(result, schedule_lag_s=lag_s, late=lag_s > interval_s)
@@ -133,13 +134,13 @@ class JinaReplayUser(JinaUserBase):
 
     def replay_line(self) -> None:
         """Send the next line of this process's share (or stop this user: none is left)."""
-        item = self.session.replay_next()
+        item = self.session.replay.next()
         if item is None:
             raise StopUser()
         line, request = item
         try:
             self.send_request(request, name=line.stat_name, weight=line.weight)
         finally:
-            self.session.replay_sent()
+            self.session.replay.sent()
 
     tasks = [replay_line]

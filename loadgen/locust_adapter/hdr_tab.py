@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from loadgen.metrics import PERCENTILES, Metrics
+from loadgen.metrics import PERCENTILES
 from loadgen.reports.summary import BREAKDOWN_TYPES, latency_figures
 
 TAB_KEY = "loadgen-hdr"
@@ -39,9 +39,7 @@ def install(web_ui: Any, session: Any) -> None:
 
 def rows(session: Any) -> list[dict[str, Any]]:
     """One row per (request_type, name) of the run so far, percentiles in ms (3 decimals)."""
-    live = Metrics()
-    live.merge(session.total)
-    live.merge(session.metrics)
+    live = session.intervals.live()
     out = []
     # Requests first, then the Executors and the rest of the breakdown.
     for (rtype, name), stats in sorted(live.entries.items(), key=lambda kv: (kv[0][0] in BREAKDOWN_TYPES, kv[0])):

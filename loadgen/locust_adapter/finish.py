@@ -1,0 +1,70 @@
+"""The end of a run (master or single process): summary, SLO verdicts, files, the final table.
+
+Locust fires ``quitting`` after the users stopped and (on a master) after the workers' final
+reports arrived. From the merged metrics this module builds ``summary.json`` (figures from
+:func:`loadgen.reports.summary.summarize`, run parameters from a :class:`loadgen.runinfo.RunInfo`),
+evaluates the ``--slo`` gates, writes ``summary.json`` and ``report.html`` and composes the
+text printed after Locust's own tables. A full disk costs files, never the table or the exit code.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from loadgen.files import write_json_atomic
+from loadgen.redact import redact_url
+from loadgen.reports.html import write_report
+from loadgen.reports.summary import NO_ROUTES_NOTE, summarize
+from loadgen.reports.text import render_table
+from loadgen.runinfo import RunInfo
+from loadgen.slo import EXIT_CODE as SLO_EXIT_CODE
+from loadgen.slo import evaluate
+
+
+def run_info(session: Any, *, users: Any) -> RunInfo:
+    """The run's parameters from the session's options and what the master learned."""
+    opts = session.options
+    replay = None
+    if opts.replay is not None and session.replay_check is not None:
+        replay = {"file": opts.replay.path, "lines_per_pass": session.replay_check.lines,
+                  "bad_lines_skipped": session.replay_check.bad_lines}
+    arrival = None
+    if opts.arrival_shape is not None:
+        arrival = {"rate": opts.arrival_rate, "process": opts.arrival, "max_inflight": opts.max_inflight or None}
+    return RunInfo(
+        target=redact_url(session.environment.host or ""), protocol=opts.protocol, grpc_mode=opts.grpc_mode,
+        kind=session.kind, request_size=opts.payload.request_size, top_k=opts.payload.top_k,
+        task_mix=opts.task_mix, users=users, workers=len(session.fleet.seen),
+        workers_lost=tuple(session.fleet.lost), arrival=arrival, dataset=session.dataset_stats,
+        match_field=opts.payload.match_field, replay=replay,
+        executors_note=NO_ROUTES_NOTE if opts.protocol == "http" else None,
+        headers=tuple(name for name, _ in opts.headers),
+    )
+
+
+def finish_run(session: Any, *, duration_s: float, users: Any) -> int:
+    """Summarize, check the gates, write the files; keep the final text in
+    ``session.report_text``. Returns the exit code the gates ask for (0 or 3)."""
+    summary = summarize(session.intervals.total, duration_s=duration_s,
+                        run=run_info(session, users=users).as_dict())
+    verdicts = [evaluate(slo, summary) for slo in session.options.slos]
+    summary["slo"] = [{"slo": v.slo.text, "passed": v.passed, "actual": v.actual} for v in verdicts]
+    lines = ["", "jina-loadgen summary (HdrHistogram, successful requests; latency in ms)", render_table(summary)]
+    lines.append(write_results(Path(session.options.results_dir), summary))
+    if verdicts:
+        lines += ["", "SLO gates (merged over all workers):", *(f"  {v.line}" for v in verdicts)]
+    session.report_text = "\n".join(lines)
+    return 0 if all(v.passed for v in verdicts) else SLO_EXIT_CODE
+
+
+def write_results(directory: Path, summary: dict[str, Any]) -> str:
+    """Write summary.json, then report.html from the run's files; returns the line that says
+    where (or why not: the load is over, so a full disk costs the files, not the run)."""
+    try:
+        path = write_json_atomic(directory / "summary.json", summary)
+        write_report(directory)
+    except OSError as exc:
+        print(f"loadgen: error: cannot write the results to {directory}: {exc}", file=sys.stderr, flush=True)
+        return "results NOT fully written (see the error above)"
+    return f"summary written to {path} (report: {directory / 'report.html'})"

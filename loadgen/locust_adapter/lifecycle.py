@@ -1,0 +1,251 @@
+"""How a Locust run drives loadgen: :func:`register` and the event listeners.
+
+Lifecycle (master/local process unless noted):
+
+- ``init``: validate options (exit 2 on bad input), read ``--replay-file`` and ``--dataset``
+  once, then :mod:`~loadgen.locust_adapter.bootstrap` (target, demo Flow, pre-index).
+- ``test_start`` (every process): reset the metrics, start the run clock; on
+  load-generating processes build the request pools (encoding happens here, never in a
+  timed span), the open-loop turns and the replay share; on the master/local process start
+  the time series and arm ``--duration`` and the end of a replay.
+- ``report_to_master`` (worker) / ``worker_report`` (master): :mod:`~loadgen.locust_adapter.distributed`.
+- ``test_stop``: stop the clock (a worker ships its final report).
+- ``quitting``: Locust fires it in reverse order of registration, so the master's own
+  listener (which sends ``quit`` to the workers and waits for their final reports) has run
+  before ours. We stop the embedded Flow and :mod:`~loadgen.locust_adapter.finish` the run.
+- ``quit``: print loadgen's table after Locust's own.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import gevent
+from locust.runners import WORKER_REPORT_INTERVAL, STATE_INIT, STATE_STOPPED, LocalRunner, MasterRunner, WorkerRunner
+
+from loadgen.datasets import summary_line
+from loadgen.errors import ConfigError, FlowError
+from loadgen.locust_adapter import bootstrap, distributed, hdr_tab
+from loadgen.locust_adapter.finish import finish_run
+from loadgen.locust_adapter.intervals import Ticker
+from loadgen.locust_adapter.open_loop import turns_for
+from loadgen.locust_adapter.options import add_arguments, read_options
+from loadgen.locust_adapter.replay_feed import DONE_MESSAGE, DoneTracker, ReplayFeed, ReplayShare, check_file
+from loadgen.locust_adapter.session import Session, attach, current_session, session_of
+from loadgen.locust_adapter.weblogin import install_login
+
+log = logging.getLogger("loadgen")
+
+
+def register(events: Any, *, kind: str = "image") -> None:
+    """Wire loadgen's options and listeners into Locust; call once from a locustfile.
+
+    :param events: ``locust.events``.
+    :param kind: documents this locustfile sends: ``image`` or ``text``.
+    """
+    events.init_command_line_parser.add_listener(add_arguments)
+    events.init.add_listener(lambda environment, runner=None, **_: _on_init(environment, runner, kind))
+    events.test_start.add_listener(_on_test_start)
+    events.test_stop.add_listener(_on_test_stop)
+    events.report_to_master.add_listener(_on_report_to_master)
+    events.worker_report.add_listener(_on_worker_report)
+    events.quitting.add_listener(lambda environment, **_: _on_quitting(environment))
+    # Locust prints its own final tables after `quitting`; ours go last, at `quit`.
+    events.quit.add_listener(lambda **_: _print_report())
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print a one-line error and exit (no traceback)."""
+    print(f"loadgen: error: {message}", file=sys.stderr, flush=True)
+    sys.exit(code)
+
+
+# -- init ---------------------------------------------------------------------------------
+def _on_init(environment: Any, runner: Any, kind: str) -> None:
+    try:
+        options = read_options(environment.parsed_options, kind=kind)
+    except ConfigError as exc:
+        fail(str(exc))
+    session = Session(environment, kind=kind, options=options)
+    attach(environment, session)
+    if isinstance(runner, WorkerRunner):
+        return  # the master sends the host and the options with the spawn message
+    if isinstance(runner, MasterRunner):
+        distributed.finish_reports_before_quit(runner, session.fleet)
+    web_ui = getattr(environment, "web_ui", None)
+    if web_ui is not None:
+        hdr_tab.install(web_ui, session)
+    try:
+        if web_ui is not None and web_ui.web_login:
+            install_login(web_ui)  # --web-login: LOADGEN_WEB_PASSWORD's user only
+        _prepare(session)
+    except ConfigError as exc:
+        bootstrap.stop_demo_flow(session)
+        fail(str(exc))
+    except FlowError as exc:
+        fail(str(exc), code=1)
+    except OSError as exc:
+        bootstrap.stop_demo_flow(session)
+        fail(f"{exc.strerror or exc}: {exc.filename or ''}", code=1)
+    except BaseException:  # Ctrl-C while the Flow starts or pre-indexes: leave no Flow behind
+        bootstrap.stop_demo_flow(session)
+        raise
+
+
+def _prepare(session: Session) -> None:
+    """Everything that can fail before the load, in the order a user would fix it."""
+    session.load_validator()
+    if session.options.replay is not None:
+        session.replay_check = check_file(session.options.replay)  # a bad line stops the run here
+    dataset = session.open_dataset()
+    if dataset is not None:  # read once up front: a bad file stops the run before any load
+        session.dataset_stats = dataset.stats()
+        log.info("dataset: %s", summary_line(session.dataset_stats))
+    bootstrap.resolve_target(session)
+    bootstrap.preindex(session)
+
+
+# -- test_start / test_stop -----------------------------------------------------------------
+def _on_test_start(environment: Any, **_: Any) -> None:
+    session = session_of(environment)
+    runner = environment.runner
+    session.intervals.reset()
+    session.fleet.reset()
+    session.clock.start()
+    if isinstance(runner, WorkerRunner):
+        # The master's values: without them a separate `locust --worker` process would send
+        # its own defaults (e.g. the default --task-mix instead of the master's).
+        session.use_options(read_options(environment.parsed_options, kind=session.kind))
+        session.load_validator()
+    if isinstance(runner, MasterRunner):
+        # Travels to the workers with the spawn message: each paces 1/n of --arrival-rate and
+        # takes every n-th replay line.
+        environment.parsed_options.loadgen_processes = runner.worker_count
+        if session.replay_check is not None:
+            environment.parsed_options.loadgen_replay_lines = session.replay_check.lines
+    else:
+        _start_load_generation(session)
+    if not isinstance(runner, WorkerRunner):
+        _start_series(session)
+        _arm_stops(session, runner)
+        if not getattr(environment, "loadgen_embedded", False):  # library runs handle signals themselves
+            _route_sigint_to_sigterm()
+
+
+def _start_load_generation(session: Session) -> None:
+    """A load-generating process: pools (unless replaying), open-loop turns, replay share."""
+    index, processes = session.process_share()
+    if session.options.replay is None:
+        session.build_pools()
+    session.turns = turns_for(session.options, index=index, processes=processes)
+    session.replay.close()
+    session.replay = ReplayShare()
+    opts = session.options
+    if opts.replay is None:
+        return
+    lines = getattr(session.environment.parsed_options, "loadgen_replay_lines", None) or session.replay_check.lines
+    feed = ReplayFeed(opts.replay, payload=opts.payload, wire=session.target.wire, lines_per_pass=lines,
+                      worker_index=index, worker_count=processes)
+    session.replay = ReplayShare(feed, on_done=lambda: _replay_done(session))
+
+
+def _replay_done(session: Session) -> None:
+    runner = session.environment.runner
+    if isinstance(runner, WorkerRunner):
+        runner.send_message(DONE_MESSAGE)
+    elif session.done_tracker is not None:
+        session.done_tracker.process_done()
+
+
+def _start_series(session: Session) -> None:
+    """Open timeseries.csv/histograms.hlog and flush an interval every ``--report-interval``
+    s (on a master at least Locust's worker report period)."""
+    runner = session.environment.runner
+    interval = session.options.report_interval_s
+    if isinstance(runner, MasterRunner):
+        interval = max(interval, WORKER_REPORT_INTERVAL)
+    session.intervals.open_series(Path(session.options.results_dir))
+    _stop_ticker(session)
+    session.ticker = Ticker(interval, lambda: _tick(session))
+    session.ticker.start()
+
+
+def _stop_ticker(session: Session) -> None:
+    if session.ticker is not None:
+        session.ticker.stop()
+        session.ticker = None
+
+
+def _tick(session: Session) -> None:
+    session.intervals.flush()
+    runner = session.environment.runner
+    if isinstance(runner, MasterRunner):
+        session.fleet.note_lost(runner)
+
+
+def _route_sigint_to_sigterm() -> None:
+    """Ctrl-C takes Locust's SIGTERM path (installed by then): a clean shutdown in a greenlet of
+    its own. Python's default would raise KeyboardInterrupt inside whichever user greenlet runs
+    at that instant, printing its traceback."""
+    gevent.signal_handler(signal.SIGINT, lambda: os.kill(os.getpid(), signal.SIGTERM))
+
+
+def _arm_stops(session: Session, runner: Any) -> None:
+    """``--duration`` and the end of a replay stop the run (master or single process)."""
+    if session.options.duration_s:
+        gevent.spawn_later(session.options.duration_s, runner.quit)
+    if session.options.replay is not None:
+        processes = runner.worker_count if isinstance(runner, MasterRunner) else 1
+        session.done_tracker = DoneTracker(session.environment, processes)
+        if isinstance(runner, MasterRunner):
+            runner.register_message(DONE_MESSAGE, session.done_tracker.process_done)
+
+
+def _on_test_stop(environment: Any, **_: Any) -> None:
+    session_of(environment).clock.stop()
+    if isinstance(environment.runner, WorkerRunner):
+        distributed.send_final_report(environment.runner)
+
+
+# -- reports between processes ----------------------------------------------------------------
+def _on_report_to_master(client_id: str, data: dict, **_: Any) -> None:
+    session = current_session()
+    if session is not None:  # none before init finished (e.g. init failed): nothing measured yet
+        distributed.ship(session.intervals, data)
+
+
+def _on_worker_report(client_id: str, data: dict, **_: Any) -> None:
+    session = current_session()
+    if session is not None:
+        distributed.receive(session.intervals, session.fleet, client_id, data)
+
+
+# -- the end ----------------------------------------------------------------------------------
+def _on_quitting(environment: Any) -> None:
+    session = getattr(environment, "loadgen", None)
+    if session is None:
+        return
+    runner = environment.runner
+    if isinstance(runner, LocalRunner) and runner.state not in (STATE_STOPPED, STATE_INIT):
+        runner.quit()  # e.g. SIGTERM: stop the users first so that the summary is final
+    bootstrap.stop_demo_flow(session)  # no user is running any more; the table should be the last output
+    if isinstance(runner, WorkerRunner):
+        return
+    session.clock.stop()
+    if isinstance(runner, MasterRunner):
+        session.fleet.note_lost(runner)
+    _stop_ticker(session)
+    session.intervals.close_series()
+    code = finish_run(session, duration_s=session.clock.duration_s, users=getattr(runner, "target_user_count", None))
+    if code:
+        environment.process_exit_code = code
+
+
+def _print_report() -> None:
+    session = current_session()
+    if session is not None and session.report_text:
+        print(session.report_text, flush=True)

@@ -1,0 +1,49 @@
+"""What a run was, beside its figures: the record ``summary.json`` stores its parameters from.
+
+The Locust adapter fills one :class:`RunInfo` at the end of a run; the reports turn it into
+the summary's top-level keys (docs/results.md). Nothing here reads options or environment.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunInfo:
+    """The parameters of one run, as recorded in ``summary.json``.
+
+    ``arrival`` is None in closed loop, else ``{rate, process, max_inflight}`` (req/s for
+    the whole fleet); ``headers`` are header *names* only (their values are credentials).
+    """
+
+    target: str
+    protocol: str
+    grpc_mode: str
+    kind: str
+    request_size: int
+    top_k: int
+    task_mix: dict[str, int]
+    users: Optional[int]
+    workers: int = 0
+    workers_lost: tuple[str, ...] = ()
+    arrival: Optional[dict[str, Any]] = None
+    dataset: Optional[dict[str, Any]] = None
+    match_field: Optional[str] = None
+    replay: Optional[dict[str, Any]] = None
+    executors_note: Optional[str] = None
+    headers: tuple[str, ...] = field(default=())
+
+    def as_dict(self) -> dict[str, Any]:
+        """The summary's run keys (optional ones only when set), in their documented order."""
+        out: dict[str, Any] = {
+            "target": self.target, "protocol": self.protocol, "grpc_mode": self.grpc_mode, "kind": self.kind,
+            "request_size": self.request_size, "top_k": self.top_k, "task_mix": self.task_mix,
+            "users": self.users, "workers": self.workers, "workers_lost": sorted(self.workers_lost),
+            "load_model": "closed" if self.arrival is None else "open",
+        }
+        optional = {"arrival": self.arrival, "dataset": self.dataset, "match_field": self.match_field,
+                    "replay": self.replay, "executors_note": self.executors_note,
+                    "headers": list(self.headers)}
+        out.update({key: value for key, value in optional.items() if value})
+        return out
