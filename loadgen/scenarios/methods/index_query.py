@@ -69,7 +69,8 @@ def finish(kwargs: dict, source: StepSource) -> dict:
         raise ScenarioError(source.where, "give both gateway_host and gateway_port (an existing gateway), "
                                           "or neither (the Flow this job started)")
     if kwargs["replay_file"] is not None:
-        kwargs = {**kwargs, "replay_file": replay_path(kwargs["replay_file"], source.base_dir, source.at("replay_file"))}
+        replay_file = replay_path(kwargs["replay_file"], source.base_dir, source.at("replay_file"))
+        kwargs = {**kwargs, "replay_file": replay_file}
     inputs = kwargs["inputs"] or default_inputs()
     check = kwargs["on_always"]
     if check is not None and check.kind not in (None, inputs.kind):
