@@ -1,6 +1,6 @@
 """One headless Locust run driven through Locust's library API, in the calling process.
 
-``loadgen run``'s ``index``/``query`` steps use it (loadgen.scenarios.load): an
+``loadgen run``'s ``index``/``query`` steps use it (loadgen.scenarios.locust_step): an
 :class:`~locust.env.Environment` with loadgen's listeners on its own ``Events``, a
 ``LocalRunner`` -- or a ``MasterRunner`` plus ``workers`` ``locust --worker`` processes on
 loopback -- started for ``-u`` users, stopped after ``-t``, then the ``quitting`` event that

@@ -5,11 +5,14 @@ names a ``method`` (start_flow, index, query, terminate_flow, report, ...) and i
 
 - :mod:`~loadgen.scenarios.model` -- the records: ``Where``, ``Step``, ``Point``, ``Plan``;
 - :mod:`~loadgen.scenarios.variables` -- ``${VAR}`` substitution, env files, ``--set``;
-- :mod:`~loadgen.scenarios.methods` -- each method's keys; the generator/validator registries;
+- :mod:`~loadgen.scenarios.params` -- ``Param`` tables and the shared value checks;
+- :mod:`~loadgen.scenarios.methods` -- one module per step method (its keys, checks and
+  run) and the registry ``METHODS``;
+- :mod:`~loadgen.scenarios.inputs` -- the generator/validator registries of load steps;
 - :mod:`~loadgen.scenarios.sweep` -- parameter grids and repetitions;
 - :mod:`~loadgen.scenarios.loader` -- YAML → validated ``Plan`` (every error before any load);
-- :mod:`~loadgen.scenarios.steps` -- workspaces, Flows, S3;
-- :mod:`~loadgen.scenarios.load` -- index/query as one headless Locust run each, through
+- :mod:`~loadgen.scenarios.job_state` -- what a job's steps share: workspace, Flow;
+- :mod:`~loadgen.scenarios.locust_step` -- a load step as one headless Locust run, through
   :mod:`loadgen.locust_adapter.library` (imported only when a scenario runs);
 - :mod:`loadgen.reports.scenario_table` -- the results table (:mod:`loadgen.console` on a terminal);
 - :mod:`~loadgen.scenarios.runner` -- executing a plan.
@@ -23,7 +26,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from loadgen.console import Console
-from loadgen.scenarios.load import prepare
+from loadgen.scenarios.locust_step import prepare
 from loadgen.scenarios.loader import load_plan, parse_plan
 from loadgen.scenarios.model import Plan, ScenarioError
 from loadgen.scenarios.runner import describe, run_scenario

@@ -2,29 +2,25 @@
 
 The whole file is checked before anything runs: YAML syntax (``yaml.SafeLoader`` only; a
 subclass that records line numbers), the ``jobs:``/``steps:`` structure, every ``${...}``
-substitution at every sweep point, every method's keys and types, the files and Flows a
-step names, and the order of steps within a job (a load step needs a Flow or a gateway,
-``start_flow file:`` needs a workspace). Any problem raises one
+substitution at every sweep point, then each step by its method
+(:mod:`loadgen.scenarios.methods`: its keys and types, the files and Flows it names, and
+what it needs from the steps before it in its job). Any problem raises one
 :class:`~loadgen.scenarios.model.ScenarioError` naming ``FILE:LINE``, the key path and the fix.
 """
 from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
 
 import yaml
 
-from loadgen.errors import ConfigError
-from loadgen.home import project_root
-from loadgen.replay_tools import check_file
-from loadgen.scenarios.methods import (GENERATORS, LOAD_METHODS, METHODS, check_kwargs, pause, suggest, unknown_keys,
-                                       whole)
+from loadgen.scenarios.methods import METHODS, StepSource, check_order
 from loadgen.scenarios.model import JobPlan, Plan, Point, ScenarioError, Step, Where
+from loadgen.scenarios.params import check_kwargs, pause, suggest, unknown_keys, whole
 from loadgen.scenarios.sweep import Axis, grid, parse_axes, repetitions
-from loadgen.scenarios.variables import parse_sets, read_env_file, render_file, resolve_value, typed
+from loadgen.scenarios.variables import parse_sets, read_env_file, resolve_value, typed
 
 TOP_KEYS = {"jobs": None, "description": None}
 JOB_KEYS = {"steps": None, "sweep": None, "repeat": None, "description": None}
@@ -226,172 +222,9 @@ def _step(index: int, raw: Any, variables: Mapping[str, str], where: Where, base
                             f"unknown method {method!r}{suggest(method, METHODS)}; use one of {', '.join(METHODS)}")
     given = {k: resolve_tree(v, variables, where.child(str(k), lines.get(k)), budget)
              for k, v in raw.items() if k not in ("method", "sleep_time")}
-    kwargs = check_kwargs(given, METHODS[method], where, lines)
+    kwargs = check_kwargs(given, METHODS[method].params, where, lines)
     sleep_at = where.child("sleep_time", lines.get("sleep_time"))
     sleep = pause(resolve_tree(raw.get("sleep_time", 0), variables, sleep_at, budget), sleep_at)
-    finish = FINISH.get(method)
-    if finish is not None:
-        kwargs = finish(kwargs, _Ctx(where=where, lines=lines, base_dir=base_dir, variables=variables))
+    kwargs = METHODS[method].finish(kwargs, StepSource(where=where, lines=lines, base_dir=base_dir,
+                                                       variables=variables))
     return Step(index=index, method=method, kwargs=kwargs, sleep_time=sleep, where=where, lines=lines)
-
-
-@dataclass(frozen=True, kw_only=True)
-class _Ctx:
-    """Where a step is, for the method-specific checks."""
-
-    where: Where
-    lines: Mapping[Any, int]
-    base_dir: Path
-    variables: Mapping[str, str]
-
-    def at(self, key: str) -> Where:
-        return self.where.child(key, self.lines.get(key))
-
-
-def _existing(path_text: str, base_dir: Path, where: Where, what: str) -> Path:
-    try:
-        path = (base_dir / path_text).resolve()
-        found = path.exists()
-    except (OSError, ValueError, RuntimeError):
-        found = False
-    if not found:
-        raise ScenarioError(where, f"no {what} {path_text!r} (relative to {base_dir}); fix the path")
-    return path
-
-
-def _finish_workspace(kwargs: dict, ctx: _Ctx) -> dict:
-    at = ctx.at("files")
-    files = tuple(_existing(f, ctx.base_dir, at.child(i), "file or directory") for i, f in enumerate(kwargs["files"]))
-    variables = {**ctx.variables, **kwargs["environment"]}
-    for path in files:  # a bad ${...} in a Flow YAML stops the scenario now, not mid-run
-        for yml in workspace_yaml(path):
-            try:
-                render_file(yml, variables, display=str(yml))
-            except (OSError, UnicodeDecodeError) as exc:
-                raise ScenarioError(at, f"cannot read {yml}: {getattr(exc, 'strerror', None) or exc}")
-    return {**kwargs, "files": tuple(map(str, files))}
-
-
-def workspace_yaml(path: Path) -> list[Path]:
-    """The YAML files of a workspace entry (a file, or every *.yml/*.yaml below a directory)."""
-    if path.is_dir():
-        return sorted(p for p in path.rglob("*") if p.suffix in YAML_SUFFIXES and p.is_file())
-    return [path] if path.suffix in YAML_SUFFIXES else []
-
-
-YAML_SUFFIXES = (".yml", ".yaml")
-
-
-def _finish_start_flow(kwargs: dict, ctx: _Ctx) -> dict:
-    if (kwargs["flow"] is None) == (kwargs["file"] is None):
-        raise ScenarioError(ctx.where, "give exactly one of `flow:` (a demo Flow name such as image, or a YAML "
-                                       "path) or `file:` (a Flow YAML in the workspace)")
-    if kwargs["file"] is not None:
-        parts = Path(kwargs["file"]).parts
-        if not parts or Path(kwargs["file"]).is_absolute() or ".." in parts:
-            raise ScenarioError(ctx.at("file"), "must be a path inside the workspace, e.g. image.yml")
-        return kwargs
-    return {**kwargs, "flow": flow_spec(kwargs["flow"], ctx.base_dir, ctx.at("flow"))}
-
-
-def flow_spec(flow: str, base_dir: Path, where: Where) -> str:
-    """A demo Flow name (``scenarios/flows/NAME.yml``) as is, or a YAML path relative to
-    the scenario made absolute. :raises ScenarioError: when there is no such Flow."""
-    if flow.endswith(YAML_SUFFIXES) or "/" in flow:
-        return str(_existing(flow, base_dir, where, "Flow YAML"))
-    flows = project_root() / "scenarios" / "flows"
-    if not NAME_OK.match(flow) or not (flows / f"{flow}.yml").is_file():
-        known = ", ".join(sorted(p.stem for p in flows.glob("*.yml")))
-        raise ScenarioError(where, f"no demo Flow {flow!r}; use one of {known} or a path to a Flow YAML")
-    return flow
-
-
-NAME_OK = re.compile(r"[A-Za-z0-9_-]+\Z")
-
-
-def _finish_load(kwargs: dict, ctx: _Ctx) -> dict:
-    if (kwargs["gateway_host"] is None) != (kwargs["gateway_port"] is None):
-        raise ScenarioError(ctx.where, "give both gateway_host and gateway_port (an existing gateway), "
-                                       "or neither (the Flow this job started)")
-    if kwargs["replay_file"] is not None:
-        kwargs = {**kwargs, "replay_file": replay_path(kwargs["replay_file"], ctx.base_dir, ctx.at("replay_file"))}
-    inputs = kwargs["inputs"] or GENERATORS["random_images"][0]()
-    check = kwargs["on_always"]
-    if check is not None and check.kind not in (None, inputs.kind):
-        raise ScenarioError(ctx.at("on_always"), f"{check.method} checks {check.kind} documents but "
-                                                 f"inputs {inputs.method} makes {inputs.kind} ones")
-    out = {**kwargs, "inputs": inputs}
-    if check is not None and check.top_k is not None:
-        if "top_k" in kwargs and ctx.lines.get("top_k") and kwargs["top_k"] != check.top_k:
-            raise ScenarioError(ctx.at("top_k"), f"differs from on_always's top_k {check.top_k}; keep one")
-        out["top_k"] = check.top_k
-    return out
-
-
-def replay_path(text: str, base_dir: Path, where: Where) -> str:
-    """The replay file made absolute, after checking every line as a run would.
-    :raises ScenarioError: missing file, a bad line (``FILE:LINE: ...``) or no requests."""
-    path = _existing(text, base_dir, where, "replay file")
-    try:
-        report = check_file(path, max_errors=1)
-    except (ConfigError, OSError, ValueError) as exc:
-        raise ScenarioError(where, str(exc))
-    if report.errors:
-        raise ScenarioError(where, f"{report.errors[0]}; check it with `loadgen replay check {path}`")
-    if not report.requests:
-        raise ScenarioError(where, f"{text} holds no requests; give a replay file (docs/replay.md)")
-    return str(path)
-
-
-def _finish_s3(kwargs: dict, ctx: _Ctx) -> dict:
-    if (kwargs["url"] is None) == (kwargs["bucket"] is None):
-        raise ScenarioError(ctx.where, "give exactly one of `url: s3://BUCKET/PREFIX` or `bucket:` (with `key:`)")
-    if kwargs["url"] is None:
-        key = (kwargs["key"] or "").strip("/")
-        kwargs = {**kwargs, "url": f"s3://{kwargs['bucket']}/{key}".rstrip("/")}
-    return kwargs
-
-
-FINISH = {"create_workspace": _finish_workspace, "update_workspace": _finish_workspace,
-          "start_flow": _finish_start_flow, "index": _finish_load, "query": _finish_load,
-          "upload_to_s3": _finish_s3, "download_from_s3": _finish_s3}
-
-
-def check_order(steps: Sequence[Step]) -> None:
-    """Check what a job's steps need from the steps before them. :raises ScenarioError:"""
-    workspace: set[str] = set()  # top-level names copied into the workspace so far
-    flow: Optional[Step] = None
-    for step in steps:
-        kw = step.kwargs
-        if step.method in ("create_workspace", "update_workspace"):
-            if step.method == "update_workspace" and not workspace:
-                raise ScenarioError(step.where, "no workspace yet: add a create_workspace step before it")
-            workspace |= {Path(f).name for f in kw["files"]}
-        elif step.method == "delete_workspace":
-            workspace = set()
-        elif step.method == "start_flow":
-            if kw["file"] is not None and Path(kw["file"]).parts[0] not in workspace:
-                raise ScenarioError(step.at("file"), f"{kw['file']!r} is not in the workspace "
-                                                              f"({', '.join(sorted(workspace)) or 'none yet'}); "
-                                                              f"create_workspace with it first")
-            flow = step
-        elif step.method == "terminate_flow":
-            if flow is None:
-                raise ScenarioError(step.where, "no Flow is running here: add a start_flow step before it")
-            flow = None
-        elif step.method in LOAD_METHODS:
-            _check_target(step, flow)
-
-
-def _check_target(step: Step, flow: Optional[Step]) -> None:
-    if step.kwargs["gateway_host"] is not None:
-        return
-    if flow is None:
-        raise ScenarioError(step.where, "no Flow is running here: add a start_flow step before it, "
-                                        "or give gateway_host and gateway_port")
-    protocol = step.kwargs["protocol"]
-    if protocol is not None and protocol != flow.kwargs["protocol"]:
-        raise ScenarioError(step.at("protocol"), f"the Flow of step {flow.index} serves "
-                                                          f"{flow.kwargs['protocol']}, not {protocol}; "
-                                                          f"drop protocol or change the Flow's")
-

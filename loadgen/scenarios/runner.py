@@ -1,5 +1,6 @@
 """Run a validated :class:`~loadgen.scenarios.model.Plan`: jobs in order, their sweep points
-and steps in order, the results table written after every load step.
+and steps in order, the results table written after every load step. A step is run by its
+method (:data:`loadgen.scenarios.methods.METHODS`).
 
 Results directory layout::
 
@@ -24,21 +25,15 @@ from typing import Any, Optional
 from loadgen.console import Console
 from loadgen.errors import CloudError, ConfigError, FlowError
 from loadgen.reports.scenario_html import write_report
-from loadgen.reports.scenario_table import StepResult, figures_of, write_tables
-from loadgen.scenarios.load import KINDS, LoadOutcome, locust_options, locustfile_of, read_summary, run_load
+from loadgen.reports.scenario_table import StepResult, write_tables
+from loadgen.scenarios.inputs import Inputs, OnAlways
+from loadgen.scenarios.job_state import JobState
 from loadgen.scenarios.loader import point_variables
-from loadgen.scenarios.methods import LOAD_METHODS, Inputs, OnAlways
+from loadgen.scenarios.methods import METHODS, StepFailed, StepRun
+from loadgen.scenarios.methods.index_query import SHARDS_MISSING
 from loadgen.scenarios.model import JobPlan, Plan, Point, Step
-from loadgen.scenarios.steps import JobState, s3_transfer
 
 EXIT_OK, EXIT_FAILED, EXIT_SLO, EXIT_INTERRUPTED = 0, 1, 3, 130
-SHARDS_MISSING = "matches from"  # status of a step whose /search matches missed some shards
-
-
-class StepFailed(RuntimeError):
-    """A step could not do its work (e.g. Locust exited without a summary)."""
-
-
 STEP_ERRORS = (ConfigError, FlowError, CloudError, StepFailed, OSError)
 
 
@@ -94,83 +89,28 @@ class Run:
             state.close()
 
     def run_step(self, job: JobPlan, point: Point, step: Step, state: JobState, *, last_point: bool) -> bool:
-        """Run one step; False when it failed (the job stops)."""
-        step_dir = self.results_dir / job.name / point.label / step.name
+        """Run one step by its method; False when it failed (the job stops)."""
+        method = METHODS[step.method]
+        ctx = StepRun(job=job, point=point, step=step, state=state,
+                      step_dir=self.results_dir / job.name / point.label / step.name, run_dir=self.results_dir,
+                      variables=point_variables(self.plan.variables, point), last_point=last_point,
+                      console=self.console, record=self.record, save=self.save)
         self.console.line(f"  step {step.index} {step.method}")
         if step.sleep_time:
             time.sleep(step.sleep_time)
         try:
-            self.dispatch(job, point, step, state, step_dir, last_point=last_point)
+            method.run(ctx)
         except STEP_ERRORS as exc:
             self.failed_steps += 1
-            if step.method in LOAD_METHODS:
-                self.add_result(job, point, step, step_dir, status=f"failed: {exc}")
+            method.on_failure(ctx, f"failed: {exc}")
             self.console.error(f"{step.where} ({step.method}, {point.label}): {_reason(exc)}")
             return False
         return True
 
-    def dispatch(self, job: JobPlan, point: Point, step: Step, state: JobState, step_dir: Path, *,
-                 last_point: bool) -> None:
-        kwargs, method = step.kwargs, step.method
-        if method in ("create_workspace", "update_workspace"):
-            state.write_workspace(kwargs, point_variables(self.plan.variables, point),
-                                  fresh=method == "create_workspace")
-        elif method == "delete_workspace":
-            state.delete_workspace()
-        elif method == "start_flow":
-            state.start_flow(kwargs, log_dir=step_dir)
-        elif method == "terminate_flow":
-            state.terminate_flow(keep_for_next_point=not last_point)
-        elif method in LOAD_METHODS:
-            self.load(job, point, step, state, step_dir)
-        elif method in ("upload_to_s3", "download_from_s3"):
-            self.console.line("  " + s3_transfer(method, kwargs, run_dir=self.results_dir, out=self.console.line))
-        elif method == "report":
-            self.console.results("", self.save())
-
-    def load(self, job: JobPlan, point: Point, step: Step, state: JobState, step_dir: Path) -> None:
-        """Run an index/query step through Locust; its figures join the table."""
-        kwargs = step.kwargs
-        argv = locust_options(step.method, kwargs, target=state.target(kwargs), results_dir=step_dir)
-        total = kwargs["execution_time"]
-        label = f"{step.method} ({point.label})"
-        try:
-            outcome = run_load(argv, kind=KINDS[locustfile_of(kwargs)], workers=kwargs["workers"] or 0,
-                               results_dir=step_dir, progress=lambda now: self.console.progress(label, total, now))
-        except KeyboardInterrupt:
-            self.add_result(job, point, step, step_dir, status="interrupted")
-            raise
-        finally:
-            self.console.end_progress()
-        status = load_status(outcome)
-        if status.startswith("failed"):
-            raise StepFailed(f"{status[len('failed: '):]} (Locust log: {outcome.log_path})")
-        self.add_result(job, point, step, step_dir, status=status)
-
-    def add_result(self, job: JobPlan, point: Point, step: Step, step_dir: Path, *, status: str) -> None:
-        check: Optional[OnAlways] = step.kwargs.get("on_always")
-        if check is not None and not check.record:
-            self.console.line(f"  warm-up step ({check.method}): not in the table")
-            return
-        summary = read_summary(step_dir)
-        figures, executors = figures_of(summary) if summary else ({}, {})
-        if check is not None and check.shards and status in ("ok", "failures", "slo failed"):
-            seen = figures.get("match shards") or 0
-            if seen < check.shards:
-                status = f"{SHARDS_MISSING}: {seen} of {check.shards} shards"
-        self.results.append(StepResult(job=job.name, params=dict(point.params), repetition=point.repetition,
-                                       step=step.name, status=status, results_dir=str(step_dir),
-                                       figures=figures, executors=executors))
+    def record(self, result: StepResult) -> None:
+        """A load step's row: into the table, and the table files rewritten."""
+        self.results.append(result)
         self.save()
-
-
-def load_status(outcome: LoadOutcome) -> str:
-    """``ok``, ``failures``, ``slo failed`` or ``failed: <why>`` (the step failed)."""
-    if outcome.summary is None or outcome.exit_code not in (0, 1, 3):
-        return f"failed: Locust exited with code {outcome.exit_code}: {outcome.error_line() or 'no summary.json written'}"
-    if outcome.exit_code == 3:
-        return "slo failed"
-    return "failures" if outcome.exit_code == 1 or outcome.summary["total"]["failures"] else "ok"
 
 
 def _reason(exc: BaseException) -> str:

@@ -1,12 +1,14 @@
-"""``index`` and ``query`` steps: one headless Locust run each, through Locust's library API.
+"""A load step as one headless Locust run, through Locust's library API.
 
 A step becomes Locust's command line (``-f locustfiles/<kind>.py -u N -t Ts --host ...``
 plus loadgen's options: ``--task-mix index:1`` or ``search:1``, ``--request-size``,
 ``--top-k``, ``--arrival-rate``, ``--slo``, ...) with its own ``--results-dir``;
 :mod:`loadgen.locust_adapter.library` runs it in this process -- an ``Environment`` with a
 local runner, or a master plus ``workers: N`` worker processes -- and this module reads the
-``summary.json`` loadgen writes there. The step's log (``locust.log``) starts with the
-equivalent ``locust`` command, so any step can be re-run by hand.
+``summary.json`` loadgen writes there (:func:`load_status` tells how the step went). The
+step's log (``locust.log``) starts with the equivalent ``locust`` command, so any step can
+be re-run by hand. What an ``index``/``query`` step is (its keys, checks and table row) is
+:mod:`loadgen.scenarios.methods.index_query`.
 
 The Locust adapter is imported only when a step runs (:func:`prepare`, called by ``loadgen
 run`` before anything else is imported, because importing locust monkey-patches the
@@ -23,7 +25,7 @@ from loadgen.config import TargetConfig
 from loadgen.home import project_root
 from loadgen.plugins import dump_kwargs
 
-ENDPOINTS = {"index": "/index", "query": "/search"}
+ENDPOINTS = {"index": "/index", "query": "/search"}  # step method -> the one endpoint it sends
 KINDS = {"image": "image", "text": "text", "replay": "image"}  # locustfile -> its register(kind=...)
 
 
@@ -113,3 +115,12 @@ def read_summary(results_dir: Path) -> Optional[dict[str, Any]]:
         return json.loads((results_dir / "summary.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+
+
+def load_status(outcome: LoadOutcome) -> str:
+    """``ok``, ``failures``, ``slo failed`` or ``failed: <why>`` (the step failed)."""
+    if outcome.summary is None or outcome.exit_code not in (0, 1, 3):
+        return f"failed: Locust exited with code {outcome.exit_code}: {outcome.error_line() or 'no summary.json written'}"
+    if outcome.exit_code == 3:
+        return "slo failed"
+    return "failures" if outcome.exit_code == 1 or outcome.summary["total"]["failures"] else "ok"

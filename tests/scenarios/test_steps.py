@@ -8,12 +8,12 @@ import pytest
 
 from loadgen.config import TargetConfig
 from loadgen.console import Console
+from loadgen.scenarios import job_state as job_state_module
 from loadgen.scenarios import parse_plan
-from loadgen.scenarios import steps as steps_module
-from loadgen.scenarios.load import LoadOutcome, locust_options
+from loadgen.scenarios.job_state import JobState
+from loadgen.scenarios.locust_step import LoadOutcome, load_status, locust_options
 from loadgen.scenarios.model import ScenarioError
-from loadgen.scenarios.runner import load_status, run_scenario
-from loadgen.scenarios.steps import JobState
+from loadgen.scenarios.runner import run_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -76,7 +76,7 @@ def fake_flows(monkeypatch):
         started.append(FakeFlow(config))
         return started[-1]
 
-    monkeypatch.setattr(steps_module, "start_flow", start)
+    monkeypatch.setattr(job_state_module, "start_flow", start)
     return started
 
 

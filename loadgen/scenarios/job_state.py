@@ -1,10 +1,10 @@
-"""The step methods that are not load: workspaces, Flows, S3 transfers.
+"""What the steps of one job share: its workspace and its Flow.
 
-:class:`JobState` is what the steps of one job share: the workspace directory (the local
-stand-in for the old JinaD workspace upload: the Flow YAML and Executor files copied, with
-``${...}`` substituted in the YAML), the running Flow, and whether it may be kept for the
-next sweep point. A Flow is restarted only when its parameters (or the workspace it came
-from) change between points; :meth:`JobState.close` stops it whatever happens.
+:class:`JobState` holds the workspace directory (the local stand-in for the old JinaD
+workspace upload: the Flow YAML and Executor files copied, with ``${...}`` substituted in
+the YAML), the running Flow, and whether it may be kept for the next sweep point. A Flow
+is restarted only when its parameters (or the workspace it came from) change between
+points; :meth:`JobState.close` stops it whatever happens.
 """
 from __future__ import annotations
 
@@ -13,11 +13,12 @@ import shutil
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
-from loadgen.errors import CloudError, ConfigError
+from loadgen.errors import ConfigError
 from loadgen.config import TargetConfig
 from loadgen.flowctl import FlowConfig, FlowProcess, start_flow
-from loadgen.scenarios.loader import YAML_SUFFIXES
 from loadgen.scenarios.variables import render_file
+
+YAML_SUFFIXES = (".yml", ".yaml")
 
 
 class JobState:
@@ -128,37 +129,8 @@ def copy_rendered(source: Path, dest: Path, variables: Mapping[str, str]) -> Non
         shutil.copy2(source, dest)
 
 
-# -- S3: delegated to loadgen.cloud.s3 -------------------------------------------------------
-# loadgen.cloud.s3 words its fixes for `loadgen s3` (its options); in a scenario they are step keys
-_STEP_WORDING = (("give e.g. --region ", "give e.g. region: "), ("--region:", "region:"),
-                 ("check --region,", "check region,"), ("or pass --overwrite", "or give another local_directory"))
-
-
-def s3_transfer(method: str, kwargs: Mapping[str, Any], *, run_dir: Path, out: Callable[[str], Any]) -> str:
-    """Run ``upload_to_s3`` / ``download_from_s3``; relative directories are relative to the
-    run's results directory. Returns the transfer's summary line (the caller prints it;
-    ``out`` gets only the retry lines)."""
-    try:
-        from loadgen.cloud import s3
-    except ImportError as exc:  # pragma: no cover - the module ships with loadgen
-        raise ConfigError(f"{method}: S3 transfers are not available ({exc}); install loadgen[aws]")
-
-    def progress(text: str) -> None:
-        if not text.startswith(("uploaded ", "downloaded ")):  # the summary line, returned instead
-            out(text)
-
-    try:
-        if method == "upload_to_s3":
-            report = s3.upload_to_s3(run_dir / (kwargs["directory"] or "."), kwargs["url"], region=kwargs["region"],
-                                     out=progress)
-        else:
-            report = s3.download_from_s3(kwargs["url"], run_dir / kwargs["local_directory"], region=kwargs["region"],
-                                         out=progress)
-    except (ConfigError, CloudError) as exc:
-        text = str(exc)
-        for cli, step in _STEP_WORDING:
-            text = text.replace(cli, step)
-        if text == str(exc):
-            raise
-        raise (ConfigError if isinstance(exc, ConfigError) else CloudError)(text) from None
-    return report.line()
+def workspace_yaml(path: Path) -> list[Path]:
+    """The YAML files of a workspace entry (a file, or every *.yml/*.yaml below a directory)."""
+    if path.is_dir():
+        return sorted(p for p in path.rglob("*") if p.suffix in YAML_SUFFIXES and p.is_file())
+    return [path] if path.suffix in YAML_SUFFIXES else []
