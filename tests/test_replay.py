@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from loadgen.cli import main
 from loadgen.config import PayloadConfig
 from loadgen.errors import ConfigError
-from loadgen.replay import (MAX_LINE_CHARS, ReplayError, ReplayLine, format_line, open_replay, parse_endpoint_map,
-                            parse_line, read, scalar, scan, to_request_spec, worker_share)
-from loadgen.replay_tools import MakeConfig, check, generate, make, render_check
+from loadgen.replay import (MAX_LINE_CHARS, MakeConfig, ReplayError, ReplayLine, check, format_line, generate, make,
+                            open_replay, parse_endpoint_map, parse_line, read, render_check, scalar, scan,
+                            to_request_spec, worker_share)
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios" / "replay"
 SELDON_MAP = {"/js/recommendations": "/search", "/js/action/new": "/index"}

@@ -43,13 +43,14 @@ from loadgen.html_report import write_report
 from loadgen.flowctl import FlowConfig, FlowProcess, start_flow
 from loadgen.locust_adapter import webui
 from loadgen.locust_adapter.weblogin import install_login
-from loadgen.locust_adapter.replay_feed import DONE_MESSAGE, DoneTracker, FileCheck, ReplayFeed, check_file
+from loadgen.locust_adapter.replay_feed import DONE_MESSAGE, DoneTracker, ReplayFeed, check_replay
 from loadgen.locust_adapter.options import RunOptions, add_arguments, read_options
 from loadgen.metrics import Metrics
 from loadgen.pacing import Pacer
 from loadgen.pools import PoolSet, build_pools, request_specs
 from loadgen.protocols import open_transport, probe
 from loadgen.redact import redact_url
+from loadgen.replay import ReplayCheck
 from loadgen.reports import NO_ROUTES_NOTE, render_table, summarize
 from loadgen.files import write_json_atomic
 from loadgen.results import Result
@@ -73,7 +74,7 @@ class Session:
         self._ticker: Any = None
         self._interval_start = time.time()
         self.pools: Optional[PoolSet] = None
-        self.replay_check: Optional[FileCheck] = None  # master/local: the file read once
+        self.replay_check: Optional[ReplayCheck] = None  # master/local: the file read once
         self.dataset_stats: Optional[dict[str, Any]] = None  # master/local: --dataset read once
         self.replay: Optional[ReplayFeed] = None  # load-generating processes
         self._replay_inflight = 0
@@ -146,7 +147,7 @@ class Session:
         if opts.replay is None:
             return
         parsed, runner = self.environment.parsed_options, self.environment.runner
-        lines = getattr(parsed, "loadgen_replay_lines", None) or self.replay_check.lines
+        lines = getattr(parsed, "loadgen_replay_lines", None) or self.replay_check.requests
         self.replay = ReplayFeed(opts.replay, payload=opts.payload, wire=self.target.wire, lines_per_pass=lines,
                                  worker_index=getattr(runner, "worker_index", 0) or 0,
                                  worker_count=max(1, int(getattr(parsed, "loadgen_processes", 1) or 1)))
@@ -337,7 +338,7 @@ class Session:
         if self.options.payload.match_field:
             run["match_field"] = self.options.payload.match_field
         if self.options.replay is not None and self.replay_check is not None:
-            run["replay"] = {"file": self.options.replay.path, "lines_per_pass": self.replay_check.lines,
+            run["replay"] = {"file": self.options.replay.path, "lines_per_pass": self.replay_check.requests,
                              "bad_lines_skipped": self.replay_check.bad_lines}
         if self.options.protocol == "http":
             run["executors_note"] = NO_ROUTES_NOTE
@@ -409,7 +410,7 @@ def _on_init(environment: Any, runner: Any, kind: str) -> None:
             install_login(web_ui)  # --web-login: LOADGEN_WEB_PASSWORD's user only
         session.load_validator()
         if options.replay is not None:
-            session.replay_check = check_file(options.replay)  # a bad line stops the run here
+            session.replay_check = check_replay(options.replay)  # a bad line stops the run here
         dataset = session.open_dataset()
         if dataset is not None:  # read once up front: a bad file stops the run before any load
             session.dataset_stats = dataset.stats()
@@ -504,7 +505,7 @@ def _on_test_start(environment: Any, **_: Any) -> None:
         # takes every n-th replay line.
         environment.parsed_options.loadgen_processes = runner.worker_count
         if session.replay_check is not None:
-            environment.parsed_options.loadgen_replay_lines = session.replay_check.lines
+            environment.parsed_options.loadgen_replay_lines = session.replay_check.requests
     else:
         if session.options.replay is None:
             session.build_pools()

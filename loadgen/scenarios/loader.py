@@ -19,7 +19,7 @@ import yaml
 
 from loadgen.errors import ConfigError
 from loadgen.home import project_root
-from loadgen.replay_tools import check_file
+from loadgen.replay import check_file
 from loadgen.scenarios.methods import (GENERATORS, LOAD_METHODS, METHODS, check_kwargs, pause, suggest, unknown_keys,
                                        whole)
 from loadgen.scenarios.model import JobPlan, Plan, Point, ScenarioError, Step, Where
