@@ -18,7 +18,7 @@ from loadgen.replay import (MAX_LINE_CHARS, MakeConfig, ReplayError, ReplayLine,
                             open_replay, parse_endpoint_map, parse_line, read, render_check, scalar, scan,
                             to_request_spec, worker_share)
 
-SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios" / "replay"
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios" / "replay"
 SELDON_MAP = {"/js/recommendations": "/search", "/js/action/new": "/index"}
 
 

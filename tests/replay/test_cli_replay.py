@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios" / "replay"
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios" / "replay"
 SELDON_MAP = "/js/recommendations=/search,/js/action/new=/index"
 
 
