@@ -21,8 +21,7 @@ from loadgen.errors import CloudError, ConfigError, FlowError
 from loadgen.config import parse_image_shape, parse_task_mix
 from loadgen import scenarios
 from loadgen.flowctl import DEFAULT_POLLING, FlowConfig, start_flow
-from loadgen.replay import parse_endpoint_map
-from loadgen.replay_tools import DEFAULT_MAX_ERRORS, MakeConfig, check_file, render_check, write_file
+from loadgen.replay import DEFAULT_MAX_ERRORS, MakeConfig, check_file, parse_endpoint_map, render_check, write_file
 from loadgen.files import write_json_atomic
 from loadgen.reports.html import write_report
 from loadgen.reports.series import merge_intervals, read_hlog

@@ -27,7 +27,7 @@ def run_info(session: Any, *, users: Any) -> RunInfo:
     opts = session.options
     replay = None
     if opts.replay is not None and session.replay_check is not None:
-        replay = {"file": opts.replay.path, "lines_per_pass": session.replay_check.lines,
+        replay = {"file": opts.replay.path, "lines_per_pass": session.replay_check.requests,
                   "bad_lines_skipped": session.replay_check.bad_lines}
     arrival = None
     if opts.arrival_shape is not None:

@@ -34,7 +34,7 @@ from loadgen.locust_adapter.finish import finish_run
 from loadgen.locust_adapter.intervals import Ticker
 from loadgen.locust_adapter.open_loop import turns_for
 from loadgen.locust_adapter.options import add_arguments, read_options
-from loadgen.locust_adapter.replay_feed import DONE_MESSAGE, DoneTracker, ReplayFeed, ReplayShare, check_file
+from loadgen.locust_adapter.replay_feed import DONE_MESSAGE, DoneTracker, ReplayFeed, ReplayShare, check_replay
 from loadgen.locust_adapter.session import Session, attach, current_session, session_of
 from loadgen.locust_adapter.weblogin import install_login
 
@@ -100,7 +100,7 @@ def _prepare(session: Session) -> None:
     """Everything that can fail before the load, in the order a user would fix it."""
     session.load_validator()
     if session.options.replay is not None:
-        session.replay_check = check_file(session.options.replay)  # a bad line stops the run here
+        session.replay_check = check_replay(session.options.replay)  # a bad line stops the run here
     dataset = session.open_dataset()
     if dataset is not None:  # read once up front: a bad file stops the run before any load
         session.dataset_stats = dataset.stats()
@@ -126,7 +126,7 @@ def _on_test_start(environment: Any, **_: Any) -> None:
         # takes every n-th replay line.
         environment.parsed_options.loadgen_processes = runner.worker_count
         if session.replay_check is not None:
-            environment.parsed_options.loadgen_replay_lines = session.replay_check.lines
+            environment.parsed_options.loadgen_replay_lines = session.replay_check.requests
     else:
         _start_load_generation(session)
     if not isinstance(runner, WorkerRunner):
@@ -147,7 +147,7 @@ def _start_load_generation(session: Session) -> None:
     opts = session.options
     if opts.replay is None:
         return
-    lines = getattr(session.environment.parsed_options, "loadgen_replay_lines", None) or session.replay_check.lines
+    lines = getattr(session.environment.parsed_options, "loadgen_replay_lines", None) or session.replay_check.requests
     feed = ReplayFeed(opts.replay, payload=opts.payload, wire=session.target.wire, lines_per_pass=lines,
                       worker_index=index, worker_count=processes)
     session.replay = ReplayShare(feed, on_done=lambda: _replay_done(session))

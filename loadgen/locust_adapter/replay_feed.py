@@ -15,7 +15,6 @@ when every process is done, the run stops.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Optional
 
 import gevent
@@ -25,38 +24,31 @@ from loadgen.config import PayloadConfig
 from loadgen.encoding import EncodedRequest, encode
 from loadgen.errors import ConfigError
 from loadgen.locust_adapter.options import ReplayOptions
-from loadgen.replay import ReplayError, ReplayLine, open_replay, read, to_request_spec, worker_share
+from loadgen.replay import (ReplayCheck, ReplayLine, UnreadableReplayFile, check_file, open_replay, read,
+                            to_request_spec, worker_share)
 
 log = logging.getLogger("loadgen")
 AHEAD = 64  # lines encoded ahead per process: enough to ride out a burst, bounded memory
 DONE_MESSAGE = "loadgen_replay_done"
 
 
-@dataclass(frozen=True)
-class FileCheck:
-    """What the master learns from reading the file once."""
+def check_replay(options: ReplayOptions) -> ReplayCheck:
+    """Read the whole file once (:func:`loadgen.replay.check_file`), as the run will.
 
-    lines: int
-    bad_lines: int
-
-
-def check_file(options: ReplayOptions) -> FileCheck:
-    """Read the whole file once. :raises ConfigError: naming FILE:LINE of the first bad line."""
-    bad = 0
-
-    def count(_: ReplayError) -> None:
-        nonlocal bad
-        bad += 1
-
+    :returns: ``requests`` is the lines of one pass, ``bad_lines`` those ``--skip-bad-lines`` skipped.
+    :raises ConfigError: for a file that cannot be read; the ReplayError naming FILE:LINE of
+        the first bad line, or of a file without requests.
+    """
     try:
-        with open_replay(options.path) as stream:
-            lines = sum(1 for _ in read(stream, source=options.path, endpoint_map=options.endpoint_map,
-                                        skip_bad_lines=options.skip_bad_lines, on_bad_line=count))
-    except OSError as exc:
-        raise ConfigError(f"--replay-file: cannot read {options.path} ({exc.strerror}); give an existing file")
-    if bad:
-        log.warning("--skip-bad-lines: skipped %d bad lines of %s", bad, options.path)
-    return FileCheck(lines=lines, bad_lines=bad)
+        result = check_file(options.path, endpoint_map=options.endpoint_map, skip_bad_lines=options.skip_bad_lines,
+                            max_errors=1)
+    except UnreadableReplayFile as exc:
+        raise ConfigError(f"--replay-file: cannot read {options.path} ({exc.reason}); give an existing file") from None
+    if result.errors:
+        raise result.errors[0]
+    if result.bad_lines:
+        log.warning("--skip-bad-lines: skipped %d bad lines of %s", result.bad_lines, options.path)
+    return result
 
 
 class ReplayFeed:

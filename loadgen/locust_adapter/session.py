@@ -33,6 +33,7 @@ from loadgen.locust_adapter.replay_feed import ReplayShare
 from loadgen.plugins import load_function
 from loadgen.pools import PoolSet, build_pools
 from loadgen.protocols import open_transport
+from loadgen.replay import ReplayCheck
 from loadgen.replies import truncate
 from loadgen.results import Result
 
@@ -53,7 +54,7 @@ class Session:
         self.turns: ClosedLoop | Turns = CLOSED_LOOP
         self.replay = ReplayShare()  # load-generating processes: this process's share of --replay-file
         self.done_tracker: Any = None  # master/local: stops the run when every share is used up
-        self.replay_check: Any = None  # master/local: the replay file, read once (loadgen.replay check)
+        self.replay_check: Optional[ReplayCheck] = None  # master/local: the replay file, read once
         self.dataset_stats: Optional[dict[str, Any]] = None  # master/local: --dataset read once
         self.flow: Any = None  # the embedded demo Flow (loadgen.flowctl.FlowProcess), if started
         self.validator: Any = None  # --validator's function (load-generating processes)

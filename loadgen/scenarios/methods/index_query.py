@@ -13,7 +13,7 @@ from typing import Any, Optional
 from loadgen.config import GRPC_MODES, PROTOCOLS, parse_headers
 from loadgen.errors import ConfigError
 from loadgen.pacing import parse_arrival_rate
-from loadgen.replay_tools import check_file
+from loadgen.replay import check_file
 from loadgen.scenarios.inputs import check_inputs, check_on_always, default_inputs
 from loadgen.scenarios.locust_step import KINDS, load_status, locust_options, locustfile_of, read_summary, run_load
 from loadgen.scenarios.methods.base import Method, Preceding, StepFailed, StepRun, StepSource, existing_path

@@ -1,32 +1,25 @@
-"""Iago-style replay files: one request per line, read lazily and turned into request specs.
+"""The replay format: one request per line, parsed into and formatted from :class:`ReplayLine`.
 
 A replay file is UTF-8 text with one request per line: a URI path and query such as
-``/search?kind=image&docs=1&top_k=50&seed=812&user=417``. The stages, each a small function:
+``/search?kind=image&docs=1&top_k=50&seed=812&user=417``. :func:`parse_line` turns a line
+into a frozen :class:`ReplayLine` (None for a blank line or a comment); a bad line raises
+:class:`ReplayError` (``FILE:LINE: what is wrong; expected …``). Nothing from a file is ever
+evaluated: every value is matched against a fixed pattern. :func:`format_line` writes the
+canonical text that :func:`parse_line` reads back equal.
 
-- :func:`read` streams a file into frozen :class:`ReplayLine` records; a bad line raises
-  :class:`ReplayError` (``FILE:LINE: what is wrong; expected …``). :func:`scan` yields the
-  errors in place instead, for the checker. Nothing from a file is ever evaluated: every
-  value is matched against a fixed pattern.
-- :func:`to_request_spec` turns a line into a :class:`~loadgen.encoding.RequestSpec` whose
-  documents come from the line's ``seed``; :func:`worker_share` deals a pass out to workers.
-
-Generating and checking files (``loadgen replay make|check``) is :mod:`loadgen.replay_tools`.
-The format, with its grammar, is documented in docs/replay.md; the pipeline in docs/architecture.md.
+Reading whole files is :mod:`loadgen.replay.reader`; the grammar is documented in
+docs/replay.md, the pipeline in docs/architecture.md.
 """
 from __future__ import annotations
 
-import itertools
 import math
-import os
 import re
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, TextIO, Union
+from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
 from urllib.parse import quote, quote_plus, unquote, unquote_plus
 
-from loadgen.config import KINDS, PayloadConfig, parse_image_shape
-from loadgen.documents import image_documents, text_documents
-from loadgen.encoding import RequestSpec
+from loadgen.config import KINDS, parse_image_shape
 from loadgen.errors import ConfigError
 
 #: The keys a native line may carry, in the order :func:`format_line` writes them.
@@ -79,12 +72,13 @@ class _Bad(Exception):
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ReplayLine:
     """One request of a replay file. ``None`` means "the run's value" (``--kind``,
-    ``--request-size``, ``--top-k``, ``--image-shape``); see :func:`to_request_spec`.
+    ``--request-size``, ``--top-k``, ``--image-shape``); see
+    :func:`~loadgen.replay.requests.to_request_spec`.
 
     :param endpoint: the Jina endpoint, e.g. ``/search`` (after ``--endpoint-map``).
     :param lineno: 1-based line number in the file.
     :param index: 0-based position among the file's requests (comments and blank lines do
-        not count); :func:`worker_share` deals lines out by it.
+        not count); :func:`~loadgen.replay.requests.worker_share` deals lines out by it.
     :param kind: ``image`` or ``text``.
     :param docs: documents in the request.
     :param top_k: matches asked for, and required on ``/search``.
@@ -116,103 +110,12 @@ class ReplayLine:
         return self.name or self.endpoint
 
 
-# -- reading ----------------------------------------------------------------------------
-
-def open_replay(path: Union[str, os.PathLike]) -> TextIO:
-    """Open a replay file for :func:`read`: UTF-8 with or without a BOM, any line ending.
-    Bytes that are not UTF-8 become an error of their line rather than of the whole read.
-
-    :raises OSError: when the file cannot be opened.
-    """
-    return open(path, encoding="utf-8-sig", errors="surrogateescape")
-
-
-def read(stream: TextIO, *, source: str = "FILE", endpoint_map: Optional[Mapping[str, str]] = None,
-         skip_bad_lines: bool = False,
-         on_bad_line: Optional[Callable[[ReplayError], None]] = None) -> Iterator[ReplayLine]:
-    """Yield the requests of a replay file one at a time, in file order (lazily: memory does
-    not grow with the file).
-
-    :param stream: a text stream, e.g. from :func:`open_replay`.
-    :param source: the file name used in messages.
-    :param endpoint_map: foreign path -> Jina endpoint (``--endpoint-map``); the unknown
-        query keys of mapped lines become request parameters.
-    :param skip_bad_lines: skip bad lines instead of raising (``--skip-bad-lines``).
-    :param on_bad_line: called with each skipped line's error, e.g. to count or log it.
-    :raises ReplayError: at the first bad line (unless skipped), and at the end when the file
-        held no request at all.
-
-    Example::
-
-        with open_replay("scenarios/replay/image-mix.replay") as stream:
-            for line in read(stream, source="image-mix.replay"):
-                ...
-    """
-    good = bad = 0
-    for item in scan(stream, source=source, endpoint_map=endpoint_map):
-        if isinstance(item, ReplayLine):
-            good += 1
-            yield item
-        elif not skip_bad_lines:
-            raise item
-        else:
-            bad += 1
-            if on_bad_line is not None:
-                on_bad_line(item)
-    if not good:
-        raise no_requests(source, bad)
-
-
-def scan(stream: TextIO, *, source: str = "FILE",
-         endpoint_map: Optional[Mapping[str, str]] = None) -> Iterator[Union[ReplayLine, ReplayError]]:
-    """Like :func:`read`, but yield each bad line's :class:`ReplayError` in its place and do
-    not complain about a file without requests (the checker's view of a file)."""
-    index = 0
-    for lineno, text in _physical_lines(stream, source):
-        try:
-            line = parse_line(text, lineno=lineno, index=index, source=source, endpoint_map=endpoint_map)
-        except ReplayError as error:
-            yield error
-            continue
-        if line is not None:
-            index += 1
-            yield line
-
-
-def _physical_lines(stream: TextIO, source: str) -> Iterator[tuple[int, str]]:
-    # readline(limit) keeps a runaway line (a binary file, a 1 GB line) from being read whole;
-    # its rest is skipped in chunks and the truncated text fails the length check.
-    for lineno in itertools.count(1):
-        try:
-            text = stream.readline(MAX_LINE_CHARS + 1)
-        except UnicodeDecodeError as exc:  # a strict stream decodes ahead: the line is not known
-            raise ReplayError(f"bytes that are not UTF-8 ({exc.reason}) in or after line {lineno}",
-                              expected="a UTF-8 text file (open it with loadgen.replay.open_replay to have "
-                              "such bytes reported by line)", source=source) from None
-        if not text:
-            return
-        if len(text) > MAX_LINE_CHARS and not text.endswith("\n"):
-            _skip_rest_of_line(stream)
-        yield lineno, text
-
-
-def _skip_rest_of_line(stream: TextIO) -> None:
-    chunk = "x"
-    while chunk and not chunk.endswith("\n"):
-        chunk = stream.readline(MAX_LINE_CHARS)
-
-
-def no_requests(source: str, bad: int = 0) -> ReplayError:
-    """The error of a file without a single good request (``bad`` lines were bad)."""
-    why = f"all {bad} request lines are bad" if bad else "the file is empty or holds only comments and blank lines"
-    return ReplayError(f"no requests ({why})", expected=f"at least one request line such as {EXAMPLE_LINE}",
-                       source=source)
-
-
 def parse_line(text: str, *, lineno: int = 1, index: int = 0, source: str = "FILE",
                endpoint_map: Optional[Mapping[str, str]] = None) -> Optional[ReplayLine]:
     """Parse one line (its line ending and a leading UTF-8 BOM are dropped).
 
+    :param endpoint_map: foreign path -> Jina endpoint (:mod:`loadgen.replay.endpoint_map`);
+        a mapped line passes its unknown keys on as request parameters.
     :returns: the request, or None for a blank line or a ``#`` comment.
     :raises ReplayError: ``FILE:LINE: what is wrong; expected …``.
     """
@@ -365,55 +268,3 @@ def _format_value(value: Any) -> str:
     if isinstance(value, tuple):
         return ",".join(map(str, value))
     return repr(value) if isinstance(value, float) else str(value)
-
-
-def parse_endpoint_map(text: str) -> dict[str, str]:
-    """Parse ``--endpoint-map`` such as ``/js/recommendations=/search,/js/action/new=/index``.
-
-    :raises ConfigError: for an item that is not ``PATH=/ENDPOINT``.
-    """
-    mapping = {}
-    for item in filter(None, (p.strip() for p in text.split(","))):
-        foreign, _, endpoint = (part.strip() for part in item.partition("="))
-        if not foreign.startswith("/") or not endpoint.startswith("/"):
-            raise ConfigError(f"--endpoint-map: bad item {item!r}; use PATH=ENDPOINT pairs, "
-                              f"e.g. /js/recommendations=/search,/js/action/new=/index")
-        mapping[foreign] = endpoint
-    return mapping
-
-
-# -- from a line to a request ---------------------------------------------------------------
-
-def to_request_spec(line: ReplayLine, *, payload: PayloadConfig = PayloadConfig()) -> RequestSpec:
-    """The request of ``line``, the same in every run: its documents are drawn from the
-    line's ``seed`` (or, without one, from ``payload.seed`` and the line number). What the
-    line leaves out comes from ``payload`` (the run's ``--kind``, ``--request-size``,
-    ``--top-k``, ``--image-shape``). ``top_k`` goes into the parameters; on ``/search`` it is
-    also the number of matches each document must get back.
-
-    Cost: the documents are generated here (tensors for images), so call it before any timed
-    span, e.g. while filling a pool.
-    """
-    seed = line.seed if line.seed is not None else (payload.seed * 1_000_003 + line.lineno) % (MAX_SEED + 1)
-    count = line.docs or payload.request_size
-    if (line.kind or payload.kind) == "image":
-        docs = image_documents(count, seed=seed, shape=line.shape or payload.image_shape, dtype=payload.image_dtype)
-    else:
-        docs = text_documents(count, seed=seed)
-    top_k = line.top_k if line.top_k is not None else payload.top_k if line.endpoint == SEARCH else None
-    params = dict(line.params) if top_k is None else {**dict(line.params), "top_k": top_k}
-    return RequestSpec(endpoint=line.endpoint, docs=list(docs), parameters=params,
-                       expected_matches=top_k if line.endpoint == SEARCH else None)
-
-
-def worker_share(lines: Iterable[ReplayLine], *, worker_index: int, worker_count: int) -> Iterator[ReplayLine]:
-    """The lines worker ``worker_index`` (0-based) of ``worker_count`` sends in one pass: those
-    whose ``index`` modulo ``worker_count`` is ``worker_index``. The shares of all workers
-    cover every line of the pass exactly once, and need no coordination.
-
-    :raises ValueError: unless ``0 <= worker_index < worker_count``.
-    """
-    if not 0 <= worker_index < worker_count:
-        raise ValueError(f"worker {worker_index} of {worker_count}: expected 0 <= index < count")
-    # By request index, not line number: comments and blank lines would skew the shares.
-    return (line for line in lines if line.index % worker_count == worker_index)

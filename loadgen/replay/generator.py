@@ -1,9 +1,9 @@
-"""The library behind ``loadgen replay make`` and ``loadgen replay check``.
+"""``loadgen replay make``: a generated replay file, written one line at a time.
 
-:func:`make` writes a generated replay file one line at a time: memory does not grow with
-the file, and one :class:`MakeConfig` always gives the same bytes. :func:`check` streams a
-file through the parser the run uses (:mod:`loadgen.replay`) and counts its requests.
-The format is described in docs/replay.md.
+:func:`make` writes a file as it is generated: memory does not grow with the file, and one
+:class:`MakeConfig` always gives the same bytes. :func:`generate` yields the same requests as
+records; :func:`write_file` writes a file that appears complete or not at all. The format is
+described in docs/replay.md.
 """
 from __future__ import annotations
 
@@ -11,21 +11,18 @@ import bisect
 import itertools
 import os
 import random
-from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Iterator, Mapping, Optional, TextIO, Union
+from typing import Callable, Iterator, Optional, TextIO, Union
 
 from loadgen.config import KINDS
 from loadgen.errors import ConfigError
-from loadgen.replay import (MAX_DOCS, SEARCH, ReplayError, ReplayLine, format_line, no_requests, open_replay,
-                            scan)
+from loadgen.replay.format import MAX_DOCS, SEARCH, ReplayLine, format_line
 
 VARIANT_PARAM = "variant"
 PROGRESS_EVERY = 10_000
 HEADER = "# jina-loadgen replay file: one request per line (docs/replay.md)\n# made by: {command}\n"
 HEADER_LINES = 2
-DEFAULT_MAX_ERRORS = 20
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,7 +88,7 @@ class MakeConfig:
 
 
 def generate(config: MakeConfig) -> Iterator[ReplayLine]:
-    """The requests of ``config``'s file, lazily, each equal to what :func:`~loadgen.replay.read`
+    """The requests of ``config``'s file, lazily, each equal to what :func:`~loadgen.replay.reader.read`
     returns for its line of the written file.
 
     Reproducible: only ``random.Random(seed)``'s ``random()`` and ``getrandbits()`` are
@@ -150,7 +147,7 @@ def make(config: MakeConfig, stream: TextIO, *, progress: Optional[Callable[[int
 def _frame(template: ReplayLine) -> tuple[str, str]:
     # format_line's text around "seed=S&user=U", so that a line costs one f-string instead of
     # a record and its formatting (5x faster); '=' and '&' elsewhere are %-escaped, so the
-    # marker occurs once. tests/test_replay.py checks that the file reads back as generate().
+    # marker occurs once. tests/replay/test_generator.py checks that the file reads back as generate().
     head, tail = format_line(replace(template, seed=0, user="0")).split("seed=0&user=0")
     return head + "seed=", tail
 
@@ -174,102 +171,3 @@ def write_file(config: MakeConfig, path: Union[str, os.PathLike], *,
     finally:
         partial_path.unlink(missing_ok=True)
     return written
-
-
-@dataclass
-class CheckReport:
-    """What :func:`check` found in one file; :meth:`add` counts one request."""
-
-    source: str
-    requests: int = 0
-    weight: int = 0
-    endpoints: Counter = field(default_factory=Counter)
-    names: Counter = field(default_factory=Counter)
-    kinds: Counter = field(default_factory=Counter)
-    docs: Counter = field(default_factory=Counter)
-    user_ids: set = field(default_factory=set)  # grows with distinct users, not with lines
-    errors: list[ReplayError] = field(default_factory=list)
-    stopped_early: bool = False
-
-    def add(self, line: ReplayLine) -> None:
-        self.requests += 1
-        self.weight += line.weight
-        self.endpoints[line.endpoint] += 1
-        if line.name:
-            self.names[line.name] += 1
-        self.kinds[line.kind or "(run's --kind)"] += 1
-        self.docs[str(line.docs) if line.docs else "(run's --request-size)"] += 1
-        if line.user is not None:
-            self.user_ids.add(line.user)
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    @property
-    def users(self) -> int:
-        """Distinct users."""
-        return len(self.user_ids)
-
-
-def check(stream: TextIO, *, source: str = "FILE", endpoint_map: Optional[Mapping[str, str]] = None,
-          max_errors: int = DEFAULT_MAX_ERRORS) -> CheckReport:
-    """Read a whole file as a run would, counting its requests and collecting its errors;
-    stop at the ``max_errors``-th error. A file without requests is an error too."""
-    if max_errors < 1:
-        raise ConfigError(f"--max-errors: must be a whole number >= 1, got {max_errors}")
-    report = CheckReport(source=source)
-    for item in scan(stream, source=source, endpoint_map=endpoint_map):
-        if isinstance(item, ReplayLine):
-            report.add(item)
-            continue
-        report.errors.append(item)
-        if len(report.errors) >= max_errors:
-            report.stopped_early = True
-            break
-    if not report.requests and not report.errors:
-        report.errors.append(no_requests(source))
-    return report
-
-
-def check_file(path: Union[str, os.PathLike], *, endpoint_map: Optional[Mapping[str, str]] = None,
-               max_errors: int = DEFAULT_MAX_ERRORS) -> CheckReport:
-    """:func:`check` the file at ``path`` (named as given in messages).
-
-    :raises ReplayError: when the file cannot be opened.
-    """
-    try:
-        with open_replay(path) as stream:
-            return check(stream, source=str(path), endpoint_map=endpoint_map, max_errors=max_errors)
-    except OSError as exc:
-        raise ReplayError(f"cannot read the file ({exc.strerror or exc})", expected="a readable replay file",
-                          source=str(path)) from None
-
-
-def render_check(report: CheckReport, *, most: int = 12) -> str:
-    """The checker's summary: totals, then requests by endpoint, name, kind and docs (at
-    most ``most`` rows each)."""
-    status = "OK" if report.ok else f"{len(report.errors)} error{'s' * (len(report.errors) != 1)}"
-    lines = [f"{report.source}: {status}",
-             f"  requests {report.requests}, total weight {report.weight}, distinct users {report.users}"]
-    rows = [(title, key, n) for title, counts in (("endpoint", report.endpoints), ("name", report.names),
-                                                   ("kind", report.kinds), ("docs", report.docs))
-            for key, n in _first(counts, most)]
-    width = max((len(key) for _, key, _ in rows), default=0)
-    previous = None
-    for title, key, n in rows:
-        share = f"{100 * n / report.requests:5.1f}%" if report.requests and n else ""
-        lines.append(f"  {'' if title == previous else title:<9} {key:<{width}}  {n or '':>9}  {share}")
-        previous = title
-    if report.stopped_early:
-        lines.append(f"  stopped at error {len(report.errors)} (--max-errors): lines after "
-                     f"{report.errors[-1].lineno} were not checked")
-    return "\n".join(lines)
-
-
-def _first(counts: Counter, most: int) -> list[tuple[str, int]]:
-    # Numbers in numeric order (docs 2 before 10), then words alphabetically.
-    items = sorted(counts.items(), key=lambda kv: ((0, int(kv[0]), "") if kv[0].isascii() and kv[0].isdigit() else (1, 0, kv[0])))
-    if len(items) > most:
-        items = items[:most] + [(f"... {len(items) - most} more", 0)]
-    return items

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios" / "replay"
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios" / "replay"
 SELDON_MAP = "/js/recommendations=/search,/js/action/new=/index"
 
 
@@ -88,7 +88,7 @@ def test_make_rejects_bad_options(tmp_path, args, needle):
 
 def test_a_million_lines_stream_to_disk_in_constant_memory(tmp_path):
     # Peak RSS before and after writing 1e6 lines (~60 MB): held in memory they would add >100 MB.
-    code = ("import resource, sys; from loadgen.replay_tools import MakeConfig, write_file; "
+    code = ("import resource, sys; from loadgen.replay import MakeConfig, write_file; "
             "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss; "
             "n = write_file(MakeConfig(calls=500_000, paired=True), sys.argv[1]); "
             "print(n, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)")
