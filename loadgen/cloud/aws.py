@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Callable, Iterator
 
 from loadgen.errors import CloudError, ConfigError
 
@@ -175,9 +175,3 @@ _CANNED: dict[str, Callable[[dict], dict]] = {
     "run_instances": _canned_instances,
 }
 
-
-def tag_filter(key: str, value: Optional[str] = None) -> list[dict]:
-    """An EC2 ``Filters`` list selecting resources tagged ``key`` (= ``value`` if given)."""
-    if value is None:
-        return [{"Name": "tag-key", "Values": [key]}]
-    return [{"Name": f"tag:{key}", "Values": [value]}]
