@@ -27,7 +27,7 @@ def _png(value: int, size: int = 6) -> bytes:
 
 
 @pytest.fixture
-def bucket(new_bucket):
+def bucket(new_bucket):  # noqa: F811 (the fixture imported above)
     """An empty bucket; returns a client."""
     return new_bucket(BUCKET)
 
