@@ -76,7 +76,7 @@ compare-protocols: setup
 # Offline: `kubectl apply --dry-run=client` needs an API server, so the schema check is
 # kubernetes-validate's (the test extra); kubectl, when installed, renders the kustomization.
 k8s-check: venv
-	$(VENV)/bin/python -m loadgen.cloud.k8s docker/k8s
+	$(VENV)/bin/python -m loadgen.cloud.k8s_check docker/k8s
 	@if command -v kubectl >/dev/null; then kubectl kustomize docker/k8s >/dev/null && echo "kubectl kustomize docker/k8s: ok"; \
 	else echo "kubectl not installed: kustomization rendering not checked"; fi
 

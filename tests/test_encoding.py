@@ -1,4 +1,6 @@
+import base64
 import json
+import subprocess
 
 import numpy as np
 import pytest
@@ -6,8 +8,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from loadgen.documents import image_documents, text_documents
-from loadgen.encoding import RequestSpec, encode, next_request_id, request_id_fragment, tensor_json
+from loadgen.documents import Document, image_documents, text_documents
+from loadgen.encoding import (RequestSpec, doc_json, doc_proto, encode, next_request_id, request_id_fragment,
+                              tensor_json)
 from loadgen.wire import jina_pb2 as jp
 
 
@@ -79,3 +82,70 @@ def test_tensor_json_equals_json_dumps_of_nested_lists(array):
 def test_unknown_wire_format_is_a_programming_error():
     with pytest.raises(ValueError, match="unknown wire format 'xml'"):
         encode(RequestSpec(endpoint="/index", docs=[]), wire="xml")
+
+
+# --- the wire form of blob and field documents (datasets send them) ------------------------
+
+
+FIELDS = {"lang": "en", "n": 3, "big": 2**40, "score": 0.25, "ok": False, "gone": None, "tags": ["a", 1],
+          "meta": {"k": "v", "empty": {}}, "none_list": [], "text": "ignored", "id": "ignored"}
+
+
+def test_blob_and_fields_become_docarray_nodes():
+    proto = doc_proto(Document(id="d" * 32, blob=b"\x89PNG...", fields=FIELDS))
+    data = proto.data
+    assert data["blob"].blob == b"\x89PNG..." and data["id"].text == "d" * 32 and "text" not in data
+    assert data["lang"].text == "en" and data["n"].integer == 3 and data["big"].float == 2.0**40
+    assert data["score"].float == 0.25 and data["ok"].WhichOneof("content") == "boolean" and not data["ok"].boolean
+    assert data["gone"].WhichOneof("content") is None, "None is an empty node, which docarray reads as None"
+    assert [n.text or n.integer for n in data["tags"].list.data] == ["a", 1]
+    assert data["meta"].dict.data["k"].text == "v" and data["meta"].dict.data["empty"].WhichOneof("content") == "dict"
+    assert data["none_list"].WhichOneof("content") == "list"
+    request = jp.DataRequestProto()
+    request.ParseFromString(encode(RequestSpec(endpoint="/index", docs=[Document(id="e" * 32, blob=b"xy")])).payload())
+    assert request.data.docs.docs[0].data["blob"].blob == b"xy"
+
+
+def test_blob_and_fields_in_the_http_json_body():
+    doc = json.loads(doc_json(Document(id="d" * 32, text="t", blob=b"\0\xff", fields=FIELDS)))
+    assert doc["id"] == "d" * 32 and doc["text"] == "t" and base64.b64decode(doc["blob"]) == b"\0\xff"
+    assert doc["meta"] == {"k": "v", "empty": {}} and doc["big"] == 2**40 and doc["gone"] is None
+    with pytest.raises(TypeError, match="cannot send a bytes as a document field"):
+        doc_proto(Document(id="x", fields={"raw": b"x"}))
+
+
+_DOCARRAY_READS = """
+import json
+import sys
+from typing import Any, Dict, List, Optional
+from docarray import BaseDoc
+from docarray.proto import DocProto
+
+class Doc(BaseDoc):
+    text: Optional[str] = None
+    blob: Optional[bytes] = None
+    label: Optional[int] = None
+    score: Optional[float] = None
+    tags: Optional[Dict[str, Any]] = None
+    items: Optional[List[Any]] = None
+    ok: Optional[bool] = None
+
+proto = DocProto()
+proto.ParseFromString(sys.stdin.buffer.read())
+doc = Doc.from_protobuf(proto).dict()
+print(json.dumps({**doc, "blob": doc["blob"].hex()}))
+"""
+
+
+@pytest.mark.integration
+def test_real_docarray_reads_blob_and_fields():
+    from loadgen.flowctl import FlowConfig, flow_python
+
+    fields = {"label": 3, "score": 0.5, "tags": {"a": "b", "n": None}, "items": [1, "x"], "ok": True, "other": "x"}
+    raw = doc_proto(Document(id="d" * 32, text="hi", blob=b"\x89PNG", fields=fields)).SerializeToString()
+    out = subprocess.run([str(flow_python(FlowConfig())), "-c", _DOCARRAY_READS], input=raw, capture_output=True,
+                         check=True, timeout=120).stdout
+    doc = json.loads(out.splitlines()[-1])
+    assert doc["id"] == "d" * 32 and doc["text"] == "hi" and bytes.fromhex(doc["blob"]) == b"\x89PNG"
+    assert {k: doc[k] for k in ("label", "score", "tags", "items", "ok")} == {k: fields[k] for k in
+                                                                             ("label", "score", "tags", "items", "ok")}

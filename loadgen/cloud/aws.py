@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Callable, Iterator
 
 from loadgen.errors import CloudError, ConfigError
 
@@ -21,10 +21,11 @@ QUOTA_CODES = frozenset({
     "SecurityGroupLimitExceeded", "RulesPerSecurityGroupLimitExceeded", "KeyPairLimitExceeded",
     "SpotMaxPriceTooLow", "ResourceLimitExceeded",
 })
-#: Error codes that mean "these credentials may not do that".
+#: Error codes that mean "these credentials may not do that" (EC2, SSM and S3's own).
 PERMISSION_CODES = frozenset({
     "AuthFailure", "UnauthorizedOperation", "AccessDenied", "AccessDeniedException", "InvalidClientTokenId",
     "SignatureDoesNotMatch", "ExpiredToken", "RequestExpired", "OptInRequired",
+    "AllAccessDisabled", "InvalidAccessKeyId", "InvalidToken", "403",
 })
 _ACCESS_KEY = re.compile(r"\b(?:AKIA|ASIA|AROA|AIDA)[A-Z0-9]{12,}\b")
 
@@ -117,10 +118,15 @@ def aws_errors(action: str) -> Iterator[None]:
         raise client_error(action, exc) from None
 
 
+def error_parts(exc: Any) -> tuple[str, str]:
+    """``(code, message)`` of a botocore ``ClientError``, access key ids scrubbed."""
+    error = exc.response.get("Error", {})
+    return str(error.get("Code", "Unknown")), scrub(str(error.get("Message", "")).strip())
+
+
 def client_error(action: str, exc: Any) -> Exception:
     """The one-line error for a botocore ``ClientError`` raised by ``action``."""
-    error = exc.response.get("Error", {})
-    code, message = error.get("Code", "Unknown"), scrub(str(error.get("Message", "")).strip())
+    code, message = error_parts(exc)
     if code in QUOTA_CODES:
         return CloudError(f"{action}: AWS quota reached ({code}: {message}); ask for a higher limit in "
                           f"Service Quotas, or use fewer --workers or a smaller --instance-type")
@@ -175,9 +181,3 @@ _CANNED: dict[str, Callable[[dict], dict]] = {
     "run_instances": _canned_instances,
 }
 
-
-def tag_filter(key: str, value: Optional[str] = None) -> list[dict]:
-    """An EC2 ``Filters`` list selecting resources tagged ``key`` (= ``value`` if given)."""
-    if value is None:
-        return [{"Name": "tag-key", "Values": [key]}]
-    return [{"Name": f"tag:{key}", "Values": [value]}]

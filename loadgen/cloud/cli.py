@@ -90,8 +90,9 @@ def _region(parser: argparse.ArgumentParser) -> None:
 def fleet_up_command(args: argparse.Namespace) -> int:
     """``loadgen fleet up``."""
     from loadgen.cloud.aws import Aws
-    from loadgen.cloud.fleet import FleetConfig, fleet_up
-    from loadgen.cloud.network import CHECKIP_URL, caller_cidr
+    from loadgen.cloud.ec2 import CHECKIP_URL, caller_cidr
+    from loadgen.cloud.fleet import fleet_up
+    from loadgen.cloud.fleet_config import FleetConfig
 
     _check_locustfile(args.locustfile)
     aws = Aws(region=args.region, dry_run=args.dry_run, out=say)
@@ -125,7 +126,9 @@ def _check_locustfile(path: str) -> None:
 def fleet_status_command(args: argparse.Namespace) -> int:
     """``loadgen fleet status``."""
     from loadgen.cloud.aws import Aws
-    from loadgen.cloud.inventory import check_fleet_id, find_fleets, render_status
+    from loadgen.cloud.ec2 import find_fleets
+    from loadgen.cloud.fleet import render_status
+    from loadgen.cloud.fleet_config import check_fleet_id
 
     aws = Aws(region=args.region)
     fleets = find_fleets(aws, check_fleet_id(args.fleet_id) if args.fleet_id else None)
@@ -136,7 +139,7 @@ def fleet_status_command(args: argparse.Namespace) -> int:
 def fleet_down_command(args: argparse.Namespace) -> int:
     """``loadgen fleet down``: idempotent; an unknown fleet id exits 1."""
     from loadgen.cloud.aws import Aws
-    from loadgen.cloud.inventory import fleet_down
+    from loadgen.cloud.fleet import fleet_down
 
     aws = Aws(region=args.region)
     try:
@@ -151,7 +154,8 @@ def fleet_down_command(args: argparse.Namespace) -> int:
 def fleet_logs_command(args: argparse.Namespace) -> int:
     """``loadgen fleet logs``."""
     from loadgen.cloud.aws import Aws
-    from loadgen.cloud.inventory import find_fleets, fleet_logs
+    from loadgen.cloud.ec2 import find_fleets
+    from loadgen.cloud.fleet import fleet_logs
 
     aws = Aws(region=args.region)
     fleet_id = args.fleet_id

@@ -1,110 +1,64 @@
-"""``loadgen fleet up``: one Locust master and N workers on EC2, gone again on failure.
+"""``loadgen fleet up|down|status|logs``: one Locust master and N workers on EC2, gone
+again on failure; what carries a fleet's tag, listed, read and deleted.
 
-Steps, each one tagged ``loadgen:fleet=<id>`` at creation: look up the default VPC, the
-instance type's architecture and (with ``--image``) the current Amazon Linux 2023 AMI;
+``fleet up``, each step tagged ``loadgen:fleet=<id>`` at creation: look up the default VPC,
+the instance type's architecture and (with ``--image``) the current Amazon Linux 2023 AMI;
 create the key pair if asked for a new one; create a security group that opens the
 master's ZeroMQ port (5557) only to the group itself and the web UI (8089) only to
 ``--allow-cidr``; launch the master, then the workers with the master's private IP in their
 user-data (:mod:`loadgen.cloud.userdata`); wait until they run and, unless ``--no-wait``,
-until the master's web API lists every worker. Any failure or Ctrl-C on the way deletes
-what was created (:func:`loadgen.cloud.inventory.teardown`) before the error is raised.
+until the master's web API lists every worker (:mod:`loadgen.cloud.master_api`). Any
+failure or Ctrl-C on the way deletes what was created (:func:`teardown`) before the error
+is raised.
+
+The tag is the fleet's inventory (:func:`loadgen.cloud.ec2.find_fleets`): nothing is kept in
+a local state file that could be lost. Rollback also passes the ids it was handed
+(:class:`Created`), because a resource created a moment ago may not show in a tag query yet
+(EC2 describe calls are eventually consistent). The EC2 calls themselves are in
+:mod:`loadgen.cloud.ec2`.
 """
 from __future__ import annotations
 
 import contextlib
 import os
-import re
-import secrets
 import signal
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
-from loadgen.cloud import webui
-from loadgen.cloud.aws import Aws, aws_errors
-from loadgen.errors import CloudError, ConfigError
-from loadgen.cloud.inventory import FLEET_TAG, GONE, POLL_S, ROLE_TAG, Created, Instance, check_fleet_id, teardown
-from loadgen.cloud.network import is_world, parse_cidr
+from loadgen.cloud import ec2, master_api
+from loadgen.cloud.aws import Aws
+from loadgen.cloud.ec2 import FLEET_TAG, FleetResources, Instance, is_world, parse_cidr
+from loadgen.cloud.fleet_config import FleetConfig, check_fleet_id
 from loadgen.cloud.pricing import cost_line
 from loadgen.cloud.userdata import MASTER_PORT, WEB_PORT, LaunchSpec, render_user_data
-from loadgen.config import TargetConfig
-
-AL2023_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-{arch}"
-MAX_WORKERS = 200
-_KEY_NAME = re.compile(r"[A-Za-z0-9._-]{1,255}")
+from loadgen.errors import CloudError, ConfigError
 
 
-def new_fleet_id() -> str:
-    """A fresh fleet id such as ``lg-1a2b3c4d``."""
-    return f"lg-{secrets.token_hex(4)}"
+@dataclass
+class Created:
+    """Ids of what one ``fleet up`` created so far, in creation order (rollback's ledger)."""
+
+    instances: list[str] = field(default_factory=list)
+    security_groups: list[str] = field(default_factory=list)
+    key_pairs: list[str] = field(default_factory=list)
+    key_files: list[Path] = field(default_factory=list)
 
 
-@dataclass(frozen=True, kw_only=True)
-class FleetConfig:
-    """What ``fleet up`` launches.
+@dataclass
+class Teardown:
+    """What ``fleet down`` (or a rollback) deleted."""
 
-    :param allow_cidr: the block that may open the web UI (and SSH with a key pair);
-        required here, the CLI defaults it to the caller's address.
-    :param workers: worker instances (each runs one Locust worker per core).
-    :param instance_type: EC2 type of the master and the workers.
-    :param locustfile: path inside the image or the AMI's checkout.
-    :param host: the Flow's gateway URL for the master's ``--host``.
-    :param ami: an AMI with the checkout and ``.venv`` at ``/opt/jina-loadgen``.
-    :param image: a container image built from ``docker/Dockerfile`` (on Amazon Linux 2023).
-    :param key_name: an EC2 key pair for SSH; created (and its ``.pem`` written to
-        ``key_dir``) when the region has none of that name.
-    :param spot: one-time spot instances instead of on-demand.
-    :param wait: wait until every worker has connected to the master.
-    :param worker_timeout_s: how long to wait for that.
-    :param worker_processes: Locust worker processes per worker instance (-1: one per core).
-    :param locust_args: more arguments for the master's ``locust`` command.
-    :param fleet_id: the tag value of everything created (default: a new id).
-    :param key_dir: where a created key pair's private key goes.
-    """
+    fleet_id: str
+    instances: list[str] = field(default_factory=list)
+    security_groups: list[str] = field(default_factory=list)
+    key_pairs: list[str] = field(default_factory=list)
 
-    allow_cidr: str
-    workers: int = 2
-    instance_type: str = "c6i.large"
-    locustfile: str = "locustfiles/image.py"
-    host: str = ""
-    ami: str = ""
-    image: str = ""
-    key_name: str = ""
-    spot: bool = False
-    wait: bool = True
-    worker_timeout_s: float = 600.0
-    worker_processes: int = -1
-    locust_args: tuple[str, ...] = ()
-    fleet_id: str = field(default_factory=new_fleet_id)
-    key_dir: Path = field(default_factory=lambda: Path.home() / ".ssh")
-
-    def __post_init__(self) -> None:
-        parse_cidr(self.allow_cidr)
-        check_fleet_id(self.fleet_id)
-        if not isinstance(self.workers, int) or not 1 <= self.workers <= MAX_WORKERS:
-            raise ConfigError(f"--workers: {self.workers!r}; give a whole number from 1 to {MAX_WORKERS}")
-        if bool(self.ami) == bool(self.image):
-            raise ConfigError("--image or --ami: give exactly one: --image REPO:TAG (built from docker/Dockerfile "
-                              "and pushed, e.g. to ECR) or --ami ami-... (loadgen installed at /opt/jina-loadgen)")
-        if self.host:
-            TargetConfig.from_url(self.host)  # raises ConfigError naming --host
-        elif self.image:
-            raise ConfigError("--host: the load generator image has no demo Flow; give the gateway of the Flow "
-                              "under test, e.g. --host grpc://10.0.0.5:12345")
-        if not self.locustfile.endswith(".py"):
-            raise ConfigError(f"--locustfile: {self.locustfile!r} is not a .py file; e.g. locustfiles/image.py")
-        if self.key_name and not _KEY_NAME.fullmatch(self.key_name):
-            raise ConfigError(f"--key-name: {self.key_name!r}; use letters, digits, '.', '_' and '-'")
-        if not self.worker_timeout_s > 0:
-            raise ConfigError(f"--worker-timeout: must be > 0 seconds, got {self.worker_timeout_s}")
-
-    def spec(self, role: str, master_ip: str = "") -> LaunchSpec:
-        """The :class:`LaunchSpec` of ``role`` in this fleet."""
-        return LaunchSpec(role=role, locustfile=self.locustfile, host=self.host, master_ip=master_ip,
-                          processes=self.worker_processes, results_dir=f"results/fleet-{self.fleet_id}",
-                          locust_args=self.locust_args, image=self.image, fleet_id=self.fleet_id)
+    def line(self) -> str:
+        parts = [f"{len(self.instances)} instance(s)", f"{len(self.security_groups)} security group(s)",
+                 f"{len(self.key_pairs)} key pair(s)"]
+        return f"fleet {self.fleet_id}: deleted {', '.join(parts)}"
 
 
 @dataclass(frozen=True)
@@ -128,7 +82,7 @@ def fleet_up(config: FleetConfig, *, aws: Aws, out: Callable[[str], Any] = print
     """Launch the fleet; on any failure (Ctrl-C included) delete what was created, then raise.
 
     :param wait_for: ``(ui_url, expected, *, timeout_s, out) -> int``; default
-        :func:`loadgen.cloud.webui.wait_for_workers`.
+        :func:`loadgen.cloud.master_api.wait_for_workers`.
     :raises ConfigError: bad input found by AWS (instance type, no default VPC).
     :raises CloudError: quotas, permissions, instances that die, workers that never connect.
     """
@@ -136,7 +90,7 @@ def fleet_up(config: FleetConfig, *, aws: Aws, out: Callable[[str], Any] = print
     dry = " (dry run: every call is printed, nothing is created)" if aws.dry_run else ""
     out(f"fleet {config.fleet_id}: 1 master + {config.workers} worker(s), {config.instance_type}, {aws.region}{dry}")
     try:
-        return _launch(config, aws, created, out, wait_for or webui.wait_for_workers)
+        return _launch(config, aws, created, out, wait_for or master_api.wait_for_workers)
     except BaseException as exc:
         if not aws.dry_run:
             _rollback(config, aws, created, out, exc)
@@ -144,8 +98,8 @@ def fleet_up(config: FleetConfig, *, aws: Aws, out: Callable[[str], Any] = print
 
 
 def _launch(config: FleetConfig, aws: Aws, created: Created, out: Callable, wait_for: WaitFor) -> FleetUp:
-    vpc = _default_vpc(aws)
-    ami = config.ami or _al2023_ami(aws, _architecture(aws, config.instance_type))
+    vpc = ec2.default_vpc(aws)
+    ami = config.ami or ec2.al2023_ami(aws, ec2.architecture(aws, config.instance_type))
     key = _key_pair(aws, config, created, out) if config.key_name else ""
     group = _security_group(aws, config, vpc, created, out, ssh=bool(key))
     master = _run(aws, config, config.spec("master"), 1, ami=ami, group=group, key=key, created=created)[0]
@@ -157,7 +111,7 @@ def _launch(config: FleetConfig, aws: Aws, created: Created, out: Callable, wait
         out(f"[dry-run] then: wait until the instances run and {config.workers} worker(s) connect to the master")
         out(cost_line(config.instance_type, 1 + config.workers, spot=config.spot))
         return FleetUp(config.fleet_id, aws.region, master, workers, group, f"http://<master public ip>:{WEB_PORT}")
-    master, *workers = _wait_running(aws, [master.id, *(w.id for w in workers)], timeout_s=config.worker_timeout_s)
+    master, *workers = ec2.wait_running(aws, [master.id, *(w.id for w in workers)], timeout_s=config.worker_timeout_s)
     ui_url = f"http://{master.public_ip}:{WEB_PORT}"
     out(f"instances running; web UI will be at {ui_url} (open to {parse_cidr(config.allow_cidr)})")
     connected = None
@@ -181,51 +135,18 @@ def summary(up: FleetUp, config: FleetConfig) -> str:
     ])
 
 
-def _tags(resource: str, config: FleetConfig, role: str = "") -> dict:
-    name = f"loadgen-{config.fleet_id}" + (f"-{role}" if role else "")
-    tags = [{"Key": FLEET_TAG, "Value": config.fleet_id}, {"Key": "Name", "Value": name}]
-    if role:
-        tags.append({"Key": ROLE_TAG, "Value": role})
-    return {"ResourceType": resource, "Tags": tags}
-
-
-def _default_vpc(aws: Aws) -> str:
-    with aws_errors("looking up the default VPC"):
-        vpcs = aws.client("ec2").describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"]
-    if not vpcs:
-        raise ConfigError(f"--region: {aws.region} has no default VPC; create one (`aws ec2 create-default-vpc`) "
-                          f"or pick another region")
-    return vpcs[0]["VpcId"]
-
-
-def _architecture(aws: Aws, instance_type: str) -> str:
-    with aws_errors(f"looking up instance type {instance_type}"):
-        types = aws.client("ec2").describe_instance_types(InstanceTypes=[instance_type])["InstanceTypes"]
-    if not types:
-        raise ConfigError(f"--instance-type: {instance_type!r} is not offered in {aws.region}; use e.g. c6i.large")
-    archs = types[0]["ProcessorInfo"]["SupportedArchitectures"]
-    return "arm64" if "arm64" in archs and "x86_64" not in archs else "x86_64"
-
-
-def _al2023_ami(aws: Aws, arch: str) -> str:
-    with aws_errors("looking up the Amazon Linux 2023 AMI"):
-        return aws.client("ssm").get_parameter(Name=AL2023_PARAMETER.format(arch=arch))["Parameter"]["Value"]
-
-
 def _key_pair(aws: Aws, config: FleetConfig, created: Created, out: Callable) -> str:
     """Use the key pair ``--key-name`` if the region has it, else create it (tagged) and
     write its private key to ``key_dir/<name>.pem`` (mode 0600; never printed)."""
-    ec2, name = aws.client("ec2"), config.key_name
-    with aws_errors(f"looking up key pair {name}"):
-        if ec2.describe_key_pairs(Filters=[{"Name": "key-name", "Values": [name]}])["KeyPairs"]:
-            out(f"using key pair {name}")
-            return name
+    name = config.key_name
+    if ec2.has_key_pair(aws, name):
+        out(f"using key pair {name}")
+        return name
     pem = config.key_dir / f"{name}.pem"
     if pem.exists():
         raise ConfigError(f"--key-name: {pem} exists but {aws.region} has no key pair {name!r}; "
                           f"pick another name or import the key")
-    with aws_errors(f"creating key pair {name}"):
-        material = ec2.create_key_pair(KeyName=name, TagSpecifications=[_tags("key-pair", config)])["KeyMaterial"]
+    material = ec2.create_key_pair(aws, name, config.fleet_id)
     created.key_pairs.append(name)
     if material:  # empty in a dry run
         _write_private(pem, material)
@@ -241,28 +162,11 @@ def _write_private(path: Path, text: str) -> None:
         stream.write(text)
 
 
-def ingress_rules(group: str, cidr: str, *, ssh: bool) -> list[dict]:
-    """5557 from the group itself (workers to master), 8089 (and 22 with a key pair) from ``cidr``."""
-    ranges = {"Ipv6Ranges": [{"CidrIpv6": cidr}]} if ":" in cidr else {"IpRanges": [{"CidrIp": cidr}]}
-    rules = [
-        {"IpProtocol": "tcp", "FromPort": MASTER_PORT, "ToPort": MASTER_PORT,
-         "UserIdGroupPairs": [{"GroupId": group, "Description": "Locust workers to master"}]},
-        {"IpProtocol": "tcp", "FromPort": WEB_PORT, "ToPort": WEB_PORT, **ranges},
-    ]
-    if ssh:
-        rules.append({"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, **ranges})
-    return rules
-
-
 def _security_group(aws: Aws, config: FleetConfig, vpc: str, created: Created, out: Callable, *, ssh: bool) -> str:
-    ec2, cidr = aws.client("ec2"), parse_cidr(config.allow_cidr)
-    with aws_errors("creating the security group"):
-        group = ec2.create_security_group(
-            GroupName=f"loadgen-{config.fleet_id}", VpcId=vpc, TagSpecifications=[_tags("security-group", config)],
-            Description=f"jina-loadgen fleet {config.fleet_id}: Locust master/worker")["GroupId"]
+    cidr = parse_cidr(config.allow_cidr)
+    group = ec2.create_security_group(aws, config.fleet_id, vpc)
     created.security_groups.append(group)
-    with aws_errors("opening the security group's ports"):
-        ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=ingress_rules(group, cidr, ssh=ssh))
+    ec2.open_ports(aws, group, cidr, ssh=ssh)
     out(f"created security group {group}: {MASTER_PORT} within the fleet, {WEB_PORT}{' and 22' if ssh else ''} "
         f"from {cidr}")
     if is_world(cidr):
@@ -276,37 +180,17 @@ def _run(aws: Aws, config: FleetConfig, spec: LaunchSpec, count: int, *, ami: st
         ImageId=ami, InstanceType=config.instance_type, MinCount=count, MaxCount=count,  # all or nothing
         SecurityGroupIds=[group], UserData=render_user_data(spec), InstanceInitiatedShutdownBehavior="terminate",
         MetadataOptions={"HttpTokens": "required"},  # IMDSv2 only
-        TagSpecifications=[_tags("instance", config, spec.role), _tags("volume", config, spec.role)],
+        TagSpecifications=[ec2.tag_spec("instance", config.fleet_id, spec.role),
+                           ec2.tag_spec("volume", config.fleet_id, spec.role)],
     )
     if key:
         params["KeyName"] = key
     if config.spot:
         params["InstanceMarketOptions"] = {"MarketType": "spot", "SpotOptions": {
             "SpotInstanceType": "one-time", "InstanceInterruptionBehavior": "terminate"}}
-    with aws_errors(f"launching the {spec.role}{'s' if count > 1 else ''}"):
-        reply = aws.client("ec2").run_instances(**params)
-    ids = [i["InstanceId"] for i in reply["Instances"]]
-    created.instances.extend(ids)
-    return [Instance(id=i["InstanceId"], role=spec.role, state=i["State"]["Name"], instance_type=config.instance_type,
-                     private_ip=i.get("PrivateIpAddress", "")) for i in reply["Instances"]]
-
-
-def _wait_running(aws: Aws, ids: list[str], *, timeout_s: float) -> list[Instance]:
-    """The instances, in ``ids`` order, once all run. :raises CloudError: one died or timed out."""
-    ec2, deadline = aws.client("ec2"), time.monotonic() + timeout_s
-    while True:
-        with aws_errors("waiting for the instances to run"):
-            pages = ec2.get_paginator("describe_instances").paginate(InstanceIds=ids)
-            found = {i["InstanceId"]: i for p in pages for r in p["Reservations"] for i in r["Instances"]}
-        dead = [i for i in found.values() if i["State"]["Name"] in (*GONE, "shutting-down", "stopped")]
-        if dead:
-            reason = dead[0].get("StateReason", {}).get("Message", dead[0]["State"]["Name"])
-            raise CloudError(f"instance {dead[0]['InstanceId']} stopped while starting: {reason}")
-        if len(found) == len(ids) and all(i["State"]["Name"] == "running" for i in found.values()):
-            return [Instance.from_api(found[i]) for i in ids]
-        if time.monotonic() > deadline:
-            raise CloudError(f"the instances were not running after {timeout_s:g} s; see the EC2 console")
-        time.sleep(POLL_S)
+    instances = ec2.run_instances(aws, params, role=spec.role)
+    created.instances.extend(i.id for i in instances)
+    return instances
 
 
 def _rollback(config: FleetConfig, aws: Aws, created: Created, out: Callable, exc: BaseException) -> None:
@@ -332,3 +216,97 @@ def _interrupts_deferred() -> Iterator[None]:
     finally:
         signal.signal(signal.SIGINT, previous)
 
+
+def teardown(aws: Aws, fleet_id: str, *, known: Optional[Created] = None, out: Callable[[str], Any] = print,
+             timeout_s: float = 600.0) -> Teardown:
+    """Delete everything tagged ``fleet_id`` plus the ``known`` ids: instances first (a
+    security group in use cannot be deleted), then security groups, then key pairs.
+    Idempotent: what is gone already is skipped.
+    """
+    known = known or Created()
+    found = ec2.find_fleets(aws, fleet_id).get(fleet_id, FleetResources(fleet_id))
+    done = Teardown(fleet_id)
+    ids = sorted({i.id for i in found.live} | set(known.instances))
+    if ids:
+        out(f"terminating {len(ids)} instance(s): {', '.join(ids)}")
+        done.instances = ec2.terminate(aws, ids, timeout_s=timeout_s)
+    for group in _unique(known.security_groups + found.security_groups):
+        if ec2.delete_security_group(aws, group, timeout_s=timeout_s):
+            out(f"deleted security group {group}")
+            done.security_groups.append(group)
+    for name in _unique(known.key_pairs + found.key_pairs):
+        ec2.delete_key_pair(aws, name)
+        out(f"deleted key pair {name}")
+        done.key_pairs.append(name)
+    for path in known.key_files:  # written by this very run: useless without the key pair
+        path.unlink(missing_ok=True)
+    return done
+
+
+def _unique(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def fleet_down(aws: Aws, *, fleet_id: str = "", all_fleets: bool = False,
+               out: Callable[[str], Any] = print) -> list[Teardown]:
+    """``fleet down``: delete one fleet (``fleet_id``) or every fleet of the region.
+
+    :raises ConfigError: neither or both of ``fleet_id`` and ``all_fleets``.
+    :raises CloudError: ``fleet_id`` names no fleet in the region.
+    """
+    if bool(fleet_id) == all_fleets:
+        raise ConfigError("fleet down: give --fleet-id ID (see `loadgen fleet status`) or --all")
+    fleets = ec2.find_fleets(aws, check_fleet_id(fleet_id) if fleet_id else None)
+    if fleet_id and fleet_id not in fleets:
+        raise CloudError(f"fleet down: no fleet {fleet_id!r} in {aws.region} (nothing is tagged "
+                         f"{FLEET_TAG}={fleet_id}); `loadgen fleet status --region REGION` lists the fleets")
+    reports = []
+    for fid, found in sorted(fleets.items()):
+        if not (found.live or found.security_groups or found.key_pairs):
+            out(f"fleet {fid} is already down: nothing left to delete")
+            continue
+        report = teardown(aws, fid, out=out)
+        out(report.line())
+        reports.append(report)
+    if not fleets:
+        out(f"no fleets in {aws.region}")
+    return reports
+
+
+def render_status(fleets: dict[str, FleetResources], *, region: str, web_port: int = WEB_PORT) -> str:
+    """One block per fleet: master, workers, web UI, cost (terminated fleets say so)."""
+    if not fleets:
+        return f"no fleets in {region}"
+    blocks = []
+    for fid, found in sorted(fleets.items()):
+        if not found.live:
+            blocks.append(f"fleet {fid} ({region}): down (terminated instances only)")
+            continue
+        master, workers = found.master, [i for i in found.live if i.role == "worker"]
+        running = sum(w.state == "running" for w in workers)
+        lines = [f"fleet {fid} ({region})",
+                 f"  master   {master.id} {master.state} {master.public_ip or '-'}" if master else "  master   none",
+                 f"  workers  {running}/{len(workers)} running",
+                 f"  web UI   http://{master.public_ip}:{web_port}" if master and master.public_ip else "  web UI   -",
+                 f"  {cost_line(found.live[0].instance_type, len(found.live), spot=found.live[0].spot)}",
+                 f"  stop it  loadgen fleet down --fleet-id {fid} --region {region}"]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def fleet_logs(aws: Aws, fleet_id: str, *, role: str = "all") -> list[tuple[Instance, str]]:
+    """The console output (user-data and ``loadgen.service`` lines) of the fleet's live
+    instances, master first.
+
+    :raises CloudError: when the fleet has no live instance.
+    """
+    found = ec2.find_fleets(aws, check_fleet_id(fleet_id)).get(fleet_id)
+    instances = [i for i in (found.live if found else []) if role in ("all", i.role)]
+    if not instances:
+        raise CloudError(f"fleet logs: fleet {fleet_id!r} has no running {'' if role == 'all' else role + ' '}"
+                         f"instance in {aws.region}; `loadgen fleet status` lists the fleets")
+    logs = []
+    for instance in sorted(instances, key=lambda i: (i.role != "master", i.id)):
+        text = ec2.console_output(aws, instance.id)
+        logs.append((instance, text or "(no console output yet; it appears a few minutes after boot)"))
+    return logs

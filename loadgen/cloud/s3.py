@@ -5,11 +5,14 @@ and :func:`download_from_s3`.
 Integrity end to end: each upload stores the file's SHA-256 as object metadata
 (``x-amz-meta-loadgen-sha256``) and asks S3 to check a SHA-256 of every part
 (``ChecksumAlgorithm``); after the upload a ``HeadObject`` confirms size and digest. A
-download goes to a temporary file that is hashed and only then renamed into place, so a
-corrupt or half transfer never leaves a file that looks complete. Large files go up and
-down in parts (boto3's managed transfer, ``multipart_threshold_mb``). Transient failures
-are retried with exponential backoff, twice over: by botocore per request (standard
-mode) and here per file (a checksum mismatch or a dropped connection restarts the file).
+download goes to a temporary file that is hashed while it is written and only then renamed
+into place (:func:`loadgen.cloud.s3_objects.download_verified`), so a corrupt or half
+transfer never leaves a file that looks complete. Large files go up in parts (boto3's
+managed transfer, ``multipart_threshold_mb``). Transient failures are retried with
+exponential backoff, twice over: by botocore per request (standard mode) and here per file
+(a checksum mismatch or a dropped connection restarts the file). Listing, the URL and the
+refusal of keys that would escape the directory are the S3 layer's
+(:mod:`loadgen.cloud.s3_objects`), shared with ``--dataset s3://``.
 
 Nothing is deleted: not the local copy after an upload, not remote objects. Credentials
 come only from boto3's chain and are never printed or written into results.
@@ -17,47 +20,18 @@ come only from boto3's chain and are never printed or written into results.
 from __future__ import annotations
 
 import hashlib
-import os
 import random
-import tempfile
 import time
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, Callable, Optional
 
 from loadgen.cloud.aws import PERMISSION_CODES, Aws, aws_errors, client_error, scrub
+from loadgen.cloud.s3_objects import MiB, ChecksumMismatch, S3Url, download_verified, list_objects
 from loadgen.errors import CloudError, ConfigError
 
 SHA_KEY = "loadgen-sha256"
-MiB = 2**20
 RETRYABLE_CODES = frozenset({"InternalError", "SlowDown", "RequestTimeout", "ServiceUnavailable", "500", "503"})
-
-
-class ChecksumMismatch(Exception):
-    """A transferred file's digest or size differs from the source's (retryable)."""
-
-
-@dataclass(frozen=True)
-class S3Url:
-    """``s3://bucket/prefix`` split into its bucket and key prefix (no trailing slash)."""
-
-    bucket: str
-    prefix: str = ""
-
-    @classmethod
-    def parse(cls, text: str) -> "S3Url":
-        """:raises ConfigError: when ``text`` is not ``s3://BUCKET[/PREFIX]``."""
-        rest = text[5:] if text.startswith("s3://") else None
-        bucket, _, prefix = (rest or "").partition("/")
-        if rest is None or not 3 <= len(bucket) <= 63 or not all(c.isalnum() or c in ".-" for c in bucket):
-            raise ConfigError(f"{text!r} is not an S3 URL; use s3://BUCKET/PREFIX, e.g. s3://my-bucket/runs/2026-11-22")
-        return cls(bucket, prefix.strip("/"))
-
-    def key(self, relative: str) -> str:
-        return f"{self.prefix}/{relative}" if self.prefix else relative
-
-    def __str__(self) -> str:
-        return f"s3://{self.bucket}/{self.prefix}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -160,19 +134,21 @@ def download_dir(url: S3Url, local: Path, *, aws: Aws, options: TransferOptions 
     """
     s3, local = aws.client("s3"), Path(local)
     _check_bucket(s3, url)
-    objects = _list(s3, url)
+    with aws_errors(f"listing {url}"):
+        objects = list_objects(s3, url)
     if not objects:
         raise CloudError(f"{url}: no objects under this prefix; check the URL (`aws s3 ls {url}/`)")
     report = TransferReport("downloaded", str(url), str(local))
-    for key, relative in objects:
+    for obj in objects:
+        key, relative = obj.key, url.relative(obj.key)
         dest = local / relative
         with aws_errors(f"reading s3://{url.bucket}/{key}"):
             head = s3.head_object(Bucket=url.bucket, Key=key)
         expected = head.get("Metadata", {}).get(SHA_KEY)
         if dest.exists() and _same(dest, expected, head["ContentLength"], report, relative, options):
             continue
-        report.retries += _retry(lambda: _get(s3, url.bucket, key, dest, expected, head["ContentLength"]), options,
-                                 what=f"downloading {key}", out=out)
+        report.retries += _retry(lambda: download_verified(s3, url.bucket, key, dest, size=head["ContentLength"],
+                                                           sha256=expected), options, what=f"downloading {key}", out=out)
         report.files.append(relative)
         report.nbytes += head["ContentLength"]
         if expected is None:
@@ -190,37 +166,6 @@ def _same(dest: Path, expected: Optional[str], size: int, report: TransferReport
     if not options.overwrite:
         raise ConfigError(f"{dest} exists and differs from the S3 object; move it away or pass --overwrite")
     return False
-
-
-def _list(s3: Any, url: S3Url) -> list[tuple[str, str]]:
-    """(key, relative path) of every object under the prefix; refuses keys that would
-    escape the target directory (``..``, absolute parts)."""
-    prefix = f"{url.prefix}/" if url.prefix else ""
-    found = []
-    with aws_errors(f"listing {url}"):
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=url.bucket, Prefix=prefix):
-            for item in page.get("Contents", []):
-                key = item["Key"]
-                relative = PurePosixPath(key[len(prefix):])
-                if key.endswith("/"):
-                    continue  # a "folder" marker made by the console
-                if relative.is_absolute() or ".." in relative.parts or not relative.parts:
-                    raise CloudError(f"refusing s3://{url.bucket}/{key}: it would land outside the directory")
-                found.append((key, str(relative)))
-    return found
-
-
-def _get(s3: Any, bucket: str, key: str, dest: Path, expected: Optional[str], size: int) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".partial", dir=dest.parent)
-    os.close(fd)
-    try:
-        s3.download_file(bucket, key, tmp)
-        if os.path.getsize(tmp) != size or (expected is not None and sha256_file(Path(tmp)) != expected):
-            raise ChecksumMismatch(f"s3://{bucket}/{key}: the downloaded bytes do not match the object's checksum")
-        os.replace(tmp, dest)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
 
 
 def _check_bucket(s3: Any, url: S3Url) -> None:
@@ -276,10 +221,12 @@ def _transient(exc: Exception) -> Optional[str]:
     from botocore import exceptions as bx
 
     if isinstance(exc, S3UploadFailedError):
-        # wraps the ClientError of the failed part; a refusal stays a refusal
-        refused = any(code in str(exc) for code in (*PERMISSION_CODES, "NoSuchBucket"))
+        # wraps the ClientError of the failed part ("An error occurred (CODE) when calling
+        # ..."); a refusal stays a refusal
+        refused = any(f"({code})" in str(exc) for code in (*PERMISSION_CODES, "NoSuchBucket"))
         return None if refused else scrub(str(exc))
-    if isinstance(exc, (ChecksumMismatch, bx.ConnectionError, bx.HTTPClientError)):
+    # a dropped stream: ResponseStreamingError and ReadTimeoutError are HTTPClientErrors
+    if isinstance(exc, (ChecksumMismatch, bx.ConnectionError, bx.HTTPClientError, bx.IncompleteReadError)):
         return str(exc)
     if isinstance(exc, bx.ClientError) and exc.response.get("Error", {}).get("Code") in RETRYABLE_CODES:
         return str(client_error("S3", exc))

@@ -22,7 +22,8 @@ the one exception is an unreadable image among readable ones, which is skipped a
 
 Modules, one concept each: :mod:`~loadgen.datasets.base` (the :class:`Dataset` contract,
 random data, statistics), :mod:`~loadgen.datasets.images` (Pillow, imported only when an
-image is read), :mod:`~loadgen.datasets.text`, :mod:`~loadgen.datasets.s3` (boto3, imported
+image is read), :mod:`~loadgen.datasets.text`, :mod:`~loadgen.datasets.s3` (the local cache
+of an ``s3://`` prefix; S3 itself through :mod:`loadgen.cloud.s3_objects`, boto3 imported
 only for ``s3://``).
 """
 from __future__ import annotations

@@ -8,8 +8,9 @@ listed ETag, so a concurrent overwrite cannot mix versions), its size is checked
 then is it renamed into place. A lock file serializes processes that mirror the same bucket
 at once (Locust's ``--processes``): the second one finds the cache complete.
 
-boto3 is imported only here and only when called; it honours ``AWS_ENDPOINT_URL`` (the
-tests point it at a moto server on loopback) and its standard credential chain.
+Listing, the key check, the verified download and the wording of S3's errors are the S3
+layer's (:mod:`loadgen.cloud.s3_objects`, which imports boto3 only when called); this
+module owns the cache and what a dataset's errors say (``--dataset``, exit code 2).
 """
 from __future__ import annotations
 
@@ -17,17 +18,16 @@ import contextlib
 import fcntl
 import json
 import os
-import shutil
 import tempfile
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, Iterator
 
+from loadgen.cloud.s3_objects import (ChecksumMismatch, S3Object, S3Url, UnsafeKey, download_verified, list_objects,
+                                      read_client, read_errors)
 from loadgen.datasets.base import OPTION
 from loadgen.errors import ConfigError
 
 MANIFEST_VERSION = 1
-_PERMISSION = {"AccessDenied", "AllAccessDisabled", "InvalidAccessKeyId", "SignatureDoesNotMatch",
-               "ExpiredToken", "InvalidToken", "403"}
 
 
 def mirror(url: str, cache_dir: Path, *, client: Any = None) -> tuple[list[tuple[str, Path]], dict[str, Any]]:
@@ -40,81 +40,53 @@ def mirror(url: str, cache_dir: Path, *, client: Any = None) -> tuple[list[tuple
     :raises ConfigError: naming ``--dataset``: bad URL, missing bucket, no objects, refused
         access, missing credentials, unreachable endpoint.
     """
-    bucket, prefix = parse_url(url)
-    s3 = client or _client(url)
-    root = Path(cache_dir) / "s3" / bucket
+    where = S3Url.parse(url, option=OPTION, example="s3://my-data/images")
+    s3 = client or read_client(f"{OPTION} {url}")
+    root = Path(cache_dir) / "s3" / where.bucket
     root.mkdir(parents=True, exist_ok=True)
     with _locked(root / ".lock"):
-        objects = _list(s3, url, bucket, prefix)
+        objects = _list(s3, url, where)
         report = {"url": url, "cache_dir": str(root), "objects": len(objects), "downloaded": 0, "reused": 0,
                   "bytes_downloaded": 0}
         manifest = _read_manifest(root)
         try:
-            for key, etag, size in objects:
-                _sync(s3, url, bucket, key, etag, size, root, manifest, report)
+            for obj in objects:
+                _sync(s3, url, where.bucket, obj, root, manifest, report)
         finally:
             _write_manifest(root, manifest)
-    return [(f"s3://{bucket}/{key}", root / "objects" / key) for key, _, _ in objects], report
+    return [(f"s3://{where.bucket}/{o.key}", root / "objects" / o.key) for o in objects], report
 
 
-def parse_url(url: str) -> tuple[str, str]:
-    """``(bucket, prefix)`` of ``s3://BUCKET[/PREFIX]`` (prefix without surrounding slashes).
+def _list(s3: Any, url: str, where: S3Url) -> list[S3Object]:
+    """The objects at or under the prefix, sorted by key.
 
-    :raises ConfigError: when ``url`` is not of that form.
+    :raises ConfigError: none, or a key that would land outside the cache directory.
     """
-    bucket, _, prefix = url[len("s3://"):].partition("/") if url.startswith("s3://") else ("", "", "")
-    if not 3 <= len(bucket) <= 63 or not all(c.isalnum() or c in ".-_" for c in bucket):
-        raise ConfigError(f"{OPTION}: {url!r} is not an S3 URL; use s3://BUCKET/PREFIX, e.g. s3://my-data/images")
-    return bucket, prefix.strip("/")
-
-
-def _sync(s3: Any, url: str, bucket: str, key: str, etag: str, size: int, root: Path, manifest: dict,
-          report: dict) -> None:
-    dest = root / "objects" / key
-    if manifest.get(key) == [etag, size] and dest.is_file() and dest.stat().st_size == size:
-        report["reused"] += 1
-        return
-    _download(s3, url, bucket, key, etag, size, dest)
-    manifest[key] = [etag, size]
-    report["downloaded"] += 1
-    report["bytes_downloaded"] += size
-
-
-def _list(s3: Any, url: str, bucket: str, prefix: str) -> list[tuple[str, str, int]]:
-    """``(key, ETag, size)`` of the objects at or under ``prefix``, sorted by key."""
-    found = []
-    with s3_errors(url, "listing"):
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-            for item in page.get("Contents", []):
-                key = item["Key"]
-                if key.endswith("/") or not (not prefix or key == prefix or key.startswith(prefix + "/")):
-                    continue  # folder markers; "data2/x" is not under "data"
-                _check_key(url, key)
-                found.append((key, item["ETag"], int(item["Size"])))
+    try:
+        with read_errors(url, "listing", option=OPTION):
+            found = list_objects(s3, where, named_object=True)
+    except UnsafeKey as exc:
+        raise ConfigError(f"{OPTION} {url}: refusing object key {exc.key!r}: it would land outside the cache "
+                          f"directory") from None
     if not found:
         raise ConfigError(f"{OPTION} {url}: no objects under this prefix; check it with `aws s3 ls {url}/`")
-    return sorted(found)
+    return found
 
 
-def _check_key(url: str, key: str) -> None:
-    parts = PurePosixPath(key).parts
-    if key.startswith("/") or ".." in parts or "" in key.split("/"):
-        raise ConfigError(f"{OPTION} {url}: refusing object key {key!r}: it would land outside the cache directory")
-
-
-def _download(s3: Any, url: str, bucket: str, key: str, etag: str, size: int, dest: Path) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".partial", dir=dest.parent)
+def _sync(s3: Any, url: str, bucket: str, obj: S3Object, root: Path, manifest: dict, report: dict) -> None:
+    dest = root / "objects" / obj.key
+    if manifest.get(obj.key) == [obj.etag, obj.size] and dest.is_file() and dest.stat().st_size == obj.size:
+        report["reused"] += 1
+        return
     try:
-        with s3_errors(url, f"downloading s3://{bucket}/{key}"), os.fdopen(fd, "wb") as out:
-            body = s3.get_object(Bucket=bucket, Key=key, IfMatch=etag)["Body"]
-            shutil.copyfileobj(body, out, 1 << 20)
-        if os.path.getsize(tmp) != size:
-            raise ConfigError(f"{OPTION} {url}: s3://{bucket}/{key} arrived with {os.path.getsize(tmp)} of {size} "
-                              f"bytes; run again")
-        os.replace(tmp, dest)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+        with read_errors(url, f"downloading s3://{bucket}/{obj.key}", option=OPTION):
+            download_verified(s3, bucket, obj.key, dest, size=obj.size, etag=obj.etag)
+    except ChecksumMismatch as exc:
+        raise ConfigError(f"{OPTION} {url}: s3://{bucket}/{obj.key} arrived with {exc.nbytes} of {obj.size} "
+                          f"bytes; run again") from None
+    manifest[obj.key] = [obj.etag, obj.size]
+    report["downloaded"] += 1
+    report["bytes_downloaded"] += obj.size
 
 
 def _read_manifest(root: Path) -> dict[str, list]:
@@ -140,47 +112,3 @@ def _locked(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _client(url: str) -> Any:
-    try:
-        import boto3
-        from botocore.config import Config
-    except ImportError:
-        raise ConfigError(f"{OPTION} {url}: reading S3 needs boto3: pip install 'jina-loadgen[aws]'") from None
-    # boto3's default session keeps botocore's service models: a second client costs about
-    # 20 ms instead of 300. S3 needs no configured region (botocore falls back to us-east-1);
-    # standard mode retries throttling and 5xx with backoff.
-    return boto3.client("s3", config=Config(retries={"max_attempts": 5, "mode": "standard"}))
-
-
-@contextlib.contextmanager
-def s3_errors(url: str, action: str) -> Iterator[None]:
-    """Turn botocore errors raised while doing ``action`` into one-line ConfigErrors that
-    name ``--dataset`` and the fix (access key ids scrubbed)."""
-    from botocore import exceptions as bx
-
-    from loadgen.cloud.aws import scrub
-
-    try:
-        yield
-    except (bx.NoCredentialsError, bx.PartialCredentialsError):
-        raise ConfigError(f"{OPTION} {url}: no AWS credentials found; configure them (`aws configure`, "
-                          f"AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)") from None
-    except bx.EndpointConnectionError as exc:
-        raise ConfigError(f"{OPTION} {url}: {action}: cannot reach {exc.kwargs.get('endpoint_url', 'S3')}; "
-                          f"check the network and AWS_ENDPOINT_URL if set") from None
-    except bx.ClientError as exc:
-        error = exc.response.get("Error", {})
-        code, message = str(error.get("Code", "Unknown")), scrub(str(error.get("Message", "")).strip())
-        raise ConfigError(f"{OPTION} {url}: {action}: {code}: {message}; {_hint(code, url)}") from None
-
-
-def _hint(code: str, url: str) -> str:
-    if code in ("NoSuchBucket", "404"):
-        return "fix the bucket name in the URL"
-    if code in _PERMISSION:
-        return "the credentials need s3:ListBucket on the bucket and s3:GetObject on the prefix"
-    if code in ("PreconditionFailed", "412"):
-        return "an object changed while it was downloaded; run again"
-    return f"check the URL and your access (`aws s3 ls {url}/`)"

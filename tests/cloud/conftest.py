@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from loadgen.cloud import webui
+from loadgen.cloud import master_api
 from loadgen.ports import free_port
 
 DUMMY_KEY_ID = "AKIAMOTOTESTKEY00000"
@@ -95,14 +95,14 @@ def new_bucket(aws):
 def loopback_only(monkeypatch):
     """Fail a test whose code would poll a master anywhere but on loopback (moto hands
     out public-looking addresses)."""
-    real = webui.get_json
+    real = master_api.get_json
 
     def guarded(url, **kwargs):
         host = urllib.parse.urlsplit(url).hostname
         assert host in ("127.0.0.1", "localhost"), f"test tried to reach {url}"
         return real(url, **kwargs)
 
-    monkeypatch.setattr(webui, "get_json", guarded)
+    monkeypatch.setattr(master_api, "get_json", guarded)
 
 
 class _Stub(BaseHTTPRequestHandler):

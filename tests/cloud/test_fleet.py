@@ -13,12 +13,13 @@ import pytest
 from botocore.exceptions import ClientError
 
 from loadgen.cli import main
-from loadgen.cloud import fleet as fleet_module, inventory
+from loadgen.cloud import ec2 as ec2_module, fleet as fleet_module
 from loadgen.cloud.aws import Aws
 from loadgen.errors import CloudError
-from loadgen.cloud.fleet import FleetConfig, fleet_up
-from loadgen.cloud.inventory import FLEET_TAG
-from loadgen.cloud.webui import wait_for_workers
+from loadgen.cloud.ec2 import FLEET_TAG
+from loadgen.cloud.fleet import fleet_up
+from loadgen.cloud.fleet_config import FleetConfig
+from loadgen.cloud.master_api import wait_for_workers
 
 from .conftest import DUMMY_KEY_ID, DUMMY_SECRET, REGION, cli_env
 
@@ -30,8 +31,7 @@ UP = ["fleet", "up", "--workers", "2", "--instance-type", "c6i.large", "--region
 
 @pytest.fixture(autouse=True)
 def fast_polls(monkeypatch):
-    monkeypatch.setattr(inventory, "POLL_S", 0.05)
-    monkeypatch.setattr(fleet_module, "POLL_S", 0.05)
+    monkeypatch.setattr(ec2_module, "POLL_S", 0.05)
 
 
 def ec2():
@@ -196,7 +196,7 @@ def interrupt(*args, **kwargs):
 
 
 def test_ctrl_c_while_waiting_rolls_back_and_exits_130(aws, capsys, monkeypatch):
-    monkeypatch.setattr(fleet_module.webui, "wait_for_workers", interrupt)
+    monkeypatch.setattr(fleet_module.master_api, "wait_for_workers", interrupt)
     assert main(UP) == 130
     out, err = capsys.readouterr()
     assert "fleet up interrupted; rolling back" in out and "was rolled back" in err
@@ -219,14 +219,14 @@ def test_a_worker_that_never_connects_times_out_and_rolls_back(aws, http_stub):
 def test_a_failure_during_the_rollback_names_the_cleanup_command(aws, monkeypatch):
     inject(monkeypatch, "terminate_instances", 1, ClientError({"Error": {"Code": "InternalError", "Message": "x"}},
                                                               "TerminateInstances"))
-    monkeypatch.setattr(fleet_module.webui, "wait_for_workers", interrupt)
+    monkeypatch.setattr(fleet_module.master_api, "wait_for_workers", interrupt)
     lines = []
     config = FleetConfig(allow_cidr=CIDR, workers=1, host=HOST, image="img:1")
     with pytest.raises(KeyboardInterrupt):
         fleet_up(config, aws=Aws(region=REGION), out=lines.append)
     assert any("ROLLBACK INCOMPLETE" in line and f"loadgen fleet down --fleet-id {config.fleet_id}" in line
                for line in lines)
-    inventory.fleet_down(Aws(region=REGION), fleet_id=config.fleet_id, out=lambda line: None)
+    fleet_module.fleet_down(Aws(region=REGION), fleet_id=config.fleet_id, out=lambda line: None)
     assert tagged() == ([], [], [])
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from conftest import ROOT, TOP_K
 from loadgen.cloud.userdata import INSTALL_DIR, LaunchSpec, render_user_data, unit_command
-from loadgen.cloud.webui import wait_for_workers
+from loadgen.cloud.master_api import wait_for_workers
 from loadgen.ports import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.locust]

@@ -17,8 +17,8 @@ import boto3
 import pytest
 
 from loadgen.cli import main
-from loadgen.cloud import fleet as fleet_module, inventory
-from loadgen.cloud.inventory import FLEET_TAG
+from loadgen.cloud import ec2 as ec2_module
+from loadgen.cloud.ec2 import FLEET_TAG
 from loadgen.ports import free_port
 
 from .conftest import DUMMY_KEY_ID, DUMMY_SECRET, REGION, cli_env
@@ -34,8 +34,7 @@ SECRETS = (HOST_PASSWORD, TOKEN, DUMMY_SECRET, DUMMY_KEY_ID)
 
 @pytest.fixture(autouse=True)
 def fast_polls(monkeypatch):
-    monkeypatch.setattr(inventory, "POLL_S", 0.05)
-    monkeypatch.setattr(fleet_module, "POLL_S", 0.05)
+    monkeypatch.setattr(ec2_module, "POLL_S", 0.05)
 
 
 def _rules(fleet_id: str) -> tuple[str, list[dict]]:

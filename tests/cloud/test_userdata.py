@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from loadgen.cloud.network import is_world, parse_cidr
+from loadgen.cloud.ec2 import is_world, parse_cidr
 from loadgen.cloud.pricing import cost_line, hourly_usd
 from loadgen.cloud.userdata import (INSTALL_DIR, USER_DATA_LIMIT, LaunchSpec, locust_argv, render_user_data,
                                     systemd_quote, systemd_unquote, unit_command)
-from loadgen.cloud.webui import connected
+from loadgen.cloud.master_api import connected
 from loadgen.errors import ConfigError
 
 MASTER = LaunchSpec(role="master", locustfile="locustfiles/image.py", host="grpc://10.0.0.5:12345",

@@ -1,5 +1,6 @@
-"""``--dataset s3://BUCKET/PREFIX`` against the moto server of tests/cloud/conftest.py: the
-local mirror, its reuse across opens, ETag-change invalidation, and the one-line errors."""
+"""``--dataset s3://BUCKET/PREFIX`` (loadgen.datasets.s3) against the moto server of
+tests/cloud/conftest.py: the local mirror, its reuse across opens, ETag-change invalidation,
+and the one-line errors."""
 from __future__ import annotations
 
 import io
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from cloud.conftest import aws, moto_url, new_bucket  # noqa: F401 (fixtures)
 from loadgen.datasets import open_dataset
 from loadgen.datasets.s3 import mirror
 from loadgen.errors import ConfigError
@@ -25,7 +27,7 @@ def _png(value: int, size: int = 6) -> bytes:
 
 
 @pytest.fixture
-def bucket(new_bucket):
+def bucket(new_bucket):  # noqa: F811 (the fixture imported above)
     """An empty bucket; returns a client."""
     return new_bucket(BUCKET)
 

@@ -11,7 +11,7 @@ a laptop or CI without a cluster does not have. So this checks without one:
    ConfigMaps and keys, mounts name volumes, ``LOCUST_MASTER_NODE_HOST`` names a Service;
 3. the kustomization lists files that exist.
 
-Run ``python -m loadgen.cloud.k8s docker/k8s``; exit code 1 when anything is wrong.
+Run ``python -m loadgen.cloud.k8s_check docker/k8s``; exit code 1 when anything is wrong.
 """
 from __future__ import annotations
 
@@ -61,7 +61,8 @@ def _pod_spec(doc: dict) -> dict:
     return doc.get("spec", {}).get("template", {}).get("spec", {})
 
 
-def _containers(doc: dict) -> Iterator[dict]:
+def containers(doc: dict) -> Iterator[dict]:
+    """The init containers, then the containers, of a workload's pod template."""
     spec = _pod_spec(doc)
     yield from spec.get("initContainers", []) + spec.get("containers", [])
 
@@ -91,7 +92,7 @@ def _workload_problems(doc: dict, configmaps: dict[str, set], services: dict[str
     volumes = {v["name"]: v for v in _pod_spec(doc).get("volumes", [])}
     for volume in volumes.values():
         yield from _configmap_volume_problems(volume, configmaps)
-    for container in _containers(doc):
+    for container in containers(doc):
         for mount in container.get("volumeMounts", []):
             if mount["name"] not in volumes:
                 yield f"container {container['name']} mounts unknown volume {mount['name']!r}"
@@ -127,7 +128,7 @@ def _service_problems(service: dict, workloads: list[Doc]) -> Iterator[str]:
     if not pods:
         yield f"selector {selector} matches no workload"
         return
-    ports = {p.get(key) for d in pods for c in _containers(d) for p in c.get("ports", [])
+    ports = {p.get(key) for d in pods for c in containers(d) for p in c.get("ports", [])
              for key in ("name", "containerPort")}
     for port in service["spec"].get("ports", []):
         target = port.get("targetPort", port.get("port"))
@@ -157,7 +158,7 @@ def check(directory: Path) -> tuple[list[str], str]:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """``python -m loadgen.cloud.k8s [DIR]``; exit code 1 when a manifest is wrong."""
+    """``python -m loadgen.cloud.k8s_check [DIR]``; exit code 1 when a manifest is wrong."""
     args = list(sys.argv[1:] if argv is None else argv)
     directory = Path(args[0] if args else "docker/k8s")
     if not directory.is_dir():

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, TOP_K, run_locust
-from loadgen.cloud import k8s
+from loadgen.cloud import k8s_check
 
 from .test_docker import known  # noqa: F401 (fixture)
 
@@ -22,25 +22,25 @@ MANIFESTS = ROOT / "docker" / "k8s"
 
 
 def test_the_manifests_pass_the_offline_check(capsys):
-    assert k8s.main([str(MANIFESTS)]) == 0
+    assert k8s_check.main([str(MANIFESTS)]) == 0
     out = capsys.readouterr().out
     assert out.startswith("k8s-check: ok: 7 manifests") and "strict" in out
 
 
 def test_the_expected_objects_exist():
-    kinds = sorted((d["kind"], d["metadata"]["name"]) for _, d in k8s.load(MANIFESTS))
+    kinds = sorted((d["kind"], d["metadata"]["name"]) for _, d in k8s_check.load(MANIFESTS))
     assert kinds == [("ConfigMap", "loadgen-scenario"), ("Deployment", "loadgen-flow"),
                      ("Deployment", "loadgen-master"), ("Deployment", "loadgen-worker"), ("Job", "loadgen-benchmark"),
                      ("Service", "loadgen-flow"), ("Service", "loadgen-master")]
-    docs = {d["metadata"]["name"] + d["kind"]: d for _, d in k8s.load(MANIFESTS)}
+    docs = {d["metadata"]["name"] + d["kind"]: d for _, d in k8s_check.load(MANIFESTS)}
     assert {p["port"] for p in docs["loadgen-masterService"]["spec"]["ports"]} == {5557, 8089}
     job = docs["loadgen-benchmarkJob"]["spec"]
     assert job["parallelism"] >= 1 and job["completions"] >= 1
 
 
 def test_environment_and_config_keys_are_real_options(known):  # noqa: F811
-    for _, doc in k8s.load(MANIFESTS):
-        for container in k8s._containers(doc):
+    for _, doc in k8s_check.load(MANIFESTS):
+        for container in k8s_check.containers(doc):
             names = {e["name"] for e in container.get("env", [])}
             unknown = {n for n in names if n.startswith(("LOCUST_", "LOADGEN_"))} - known["env"]
             assert not unknown, f"{doc['metadata']['name']}: {sorted(unknown)}"
@@ -50,7 +50,7 @@ def test_environment_and_config_keys_are_real_options(known):  # noqa: F811
 
 
 def _configmap() -> dict:
-    return next(d for _, d in k8s.load(MANIFESTS) if d["kind"] == "ConfigMap")
+    return next(d for _, d in k8s_check.load(MANIFESTS) if d["kind"] == "ConfigMap")
 
 
 def _broken_copy(tmp_path: Path, file: str, old: str, new: str) -> Path:
@@ -71,15 +71,15 @@ def _broken_copy(tmp_path: Path, file: str, old: str, new: str) -> Path:
     ("kustomization.yaml", "- worker.yaml", "- workers.yaml", "resource 'workers.yaml' does not exist"),
 ])
 def test_reference_mistakes_are_found(tmp_path, file, old, new, needle):
-    problems, _ = k8s.check(_broken_copy(tmp_path, file, old, new))
+    problems, _ = k8s_check.check(_broken_copy(tmp_path, file, old, new))
     assert any(needle in p for p in problems), problems
 
 
 def test_schema_mistakes_are_found_strictly(tmp_path):
     pytest.importorskip("kubernetes_validate", reason="kubernetes-validate (test extra) is not installed")
-    problems, _ = k8s.check(_broken_copy(tmp_path, "worker.yaml", "  replicas: 2", "  replica: 2"))
+    problems, _ = k8s_check.check(_broken_copy(tmp_path, "worker.yaml", "  replicas: 2", "  replica: 2"))
     assert any("worker.yaml: Deployment/loadgen-worker" in p and "replica" in p for p in problems), problems
-    problems, _ = k8s.check(_broken_copy(tmp_path / "b", "job.yaml", "  parallelism: 2", "  parallelism: two"))
+    problems, _ = k8s_check.check(_broken_copy(tmp_path / "b", "job.yaml", "  parallelism: 2", "  parallelism: two"))
     assert any("parallelism" in p for p in problems), problems
 
 
@@ -96,8 +96,8 @@ def test_kubectl_renders_the_kustomization():
 def test_make_k8s_check_runs_the_module():
     makefile = (ROOT / "Makefile").read_text()
     target = re.search(r"^k8s-check:.*\n((?:\t.*\n)+)", makefile, flags=re.M)
-    assert target and "-m loadgen.cloud.k8s docker/k8s" in target.group(1)
-    proc = subprocess.run([sys.executable, "-m", "loadgen.cloud.k8s", "docker/k8s"], cwd=ROOT, capture_output=True,
+    assert target and "-m loadgen.cloud.k8s_check docker/k8s" in target.group(1)
+    proc = subprocess.run([sys.executable, "-m", "loadgen.cloud.k8s_check", "docker/k8s"], cwd=ROOT, capture_output=True,
                           text=True, timeout=120)
     assert proc.returncode == 0 and "k8s-check: ok" in proc.stdout, proc.stderr
 
