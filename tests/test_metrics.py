@@ -6,7 +6,6 @@ from hypothesis import strategies as st
 
 from loadgen.errors import ConnectError, ValidationError
 from loadgen.metrics import HIGHEST_US, LatencyHistogram, Metrics
-from loadgen.files import write_json_atomic
 from loadgen.reports.summary import summarize
 from loadgen.reports.text import render_table
 from loadgen.results import Result
@@ -91,12 +90,6 @@ def test_metrics_merge_and_summary():
     table = render_table(summary)
     assert "encoder" in table and "gateway overhead" in table
     assert "/search" in table and "p99 ms" in table and "total" in table
-
-
-def test_json_is_written_atomically(tmp_path):
-    path = write_json_atomic(tmp_path / "sub" / "summary.json", {"a": 1})
-    assert json.loads(path.read_text()) == {"a": 1}
-    assert [p.name for p in path.parent.iterdir()] == ["summary.json"]
 
 
 def test_match_values_merge_across_workers_and_reach_the_summary():

@@ -14,14 +14,16 @@ report before it says it stopped (one ordered channel).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
-
-from locust.rpc import Message
-from locust.runners import STATE_INIT, STATE_STOPPED
+from typing import Any, Callable, Optional
 
 from loadgen.metrics import Metrics
 
 REPORT_KEY = "loadgen_metrics"
+# Locust's runner states with nothing to stop (locust.runners.STATE_INIT and STATE_STOPPED;
+# tests/locust_adapter/test_seams.py checks them against Locust). This module imports without
+# Locust -- importing locust monkey-patches the importing process -- so its seams are tested
+# in the test process itself.
+IDLE_STATES = ("ready", "stopped")
 
 
 @dataclass
@@ -54,20 +56,22 @@ def receive(intervals: Any, fleet: Fleet, client_id: str, data: dict) -> None:
         fleet.seen.add(client_id)
 
 
-def finish_reports_before_quit(runner: Any, fleet: Fleet) -> None:
+def finish_reports_before_quit(runner: Any, fleet: Fleet, *, message: Optional[Callable[..., Any]] = None) -> None:
     """Master: make ``runner.quit`` stop the workers first, so that their final reports
-    arrive before the master quits."""
+    arrive before the master quits. ``message``: Locust's ``rpc.Message`` (the default)."""
+    if message is None:
+        from locust.rpc import Message as message  # a running master has imported Locust already
     original = runner.quit
 
     def quit_after_final_reports() -> None:
-        if runner.state not in (STATE_INIT, STATE_STOPPED):
+        if runner.state not in IDLE_STATES:
             runner.stop()
         # A worker that said "client_stopped" has left runner.clients and, with --stop-timeout,
         # re-registers only after that timeout: Locust's quit would not reach it and it would
         # linger until its heartbeat to the gone master times out (about a minute).
         for client_id in fleet.seen - set(runner.clients):
             try:
-                runner.server.send_to_client(Message("quit", None, client_id))
+                runner.server.send_to_client(message("quit", None, client_id))
             except Exception:  # noqa: BLE001 - a worker that is already gone
                 pass
         original()

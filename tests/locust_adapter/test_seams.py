@@ -6,6 +6,8 @@ Each truth is computed here from the values the test feeds in, not by the code u
 import csv
 import io
 import random
+import subprocess
+import sys
 from types import SimpleNamespace
 
 import pytest
@@ -93,6 +95,11 @@ def test_lost_workers_are_remembered_after_locust_forgets_them():
     assert fleet.lost == set() and fleet.seen == set()
 
 
+class FakeMessage:
+    def __init__(self, type, data, node_id):
+        self.type, self.data, self.node_id = type, data, node_id
+
+
 class FakeMaster:
     def __init__(self, state, connected):
         self.state, self.clients, self.calls, self.sent = state, {c: object() for c in connected}, [], []
@@ -108,7 +115,7 @@ class FakeMaster:
 def test_quit_stops_the_workers_first_and_reaches_the_ones_that_already_left():
     runner = FakeMaster("running", connected=["w1"])
     fleet = distributed.Fleet(seen={"w1", "w2"})  # w2 said "client_stopped" and left runner.clients
-    distributed.finish_reports_before_quit(runner, fleet)
+    distributed.finish_reports_before_quit(runner, fleet, message=FakeMessage)
     runner.quit()
     assert runner.calls == ["stop", "quit"]
     assert runner.sent == [("quit", "w2")]
@@ -116,9 +123,19 @@ def test_quit_stops_the_workers_first_and_reaches_the_ones_that_already_left():
 
 def test_quit_of_a_stopped_master_does_not_stop_again():
     runner = FakeMaster("stopped", connected=[])
-    distributed.finish_reports_before_quit(runner, distributed.Fleet())
+    distributed.finish_reports_before_quit(runner, distributed.Fleet(), message=FakeMessage)
     runner.quit()
     assert runner.calls == ["quit"]
+
+
+def test_the_seams_import_without_locust_and_agree_with_its_runner_states():
+    """These tests run in the test process: importing locust would monkey-patch it."""
+    code = ("import sys; from loadgen.locust_adapter import distributed, intervals, open_loop, session, replay_feed; "
+            "assert 'locust' not in sys.modules, 'locust imported'; "
+            "from locust.runners import STATE_INIT, STATE_STOPPED; "
+            "assert distributed.IDLE_STATES == (STATE_INIT, STATE_STOPPED), distributed.IDLE_STATES")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
 
 
 # -- open-loop turns --------------------------------------------------------------------------
