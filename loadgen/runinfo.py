@@ -6,6 +6,7 @@ the summary's top-level keys (docs/results.md). Nothing here reads options or en
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, Optional
 
 
@@ -33,6 +34,7 @@ class RunInfo:
     replay: Optional[dict[str, Any]] = None
     executors_note: Optional[str] = None
     headers: tuple[str, ...] = field(default=())
+    run: Optional["RunRecord"] = None
 
     def as_dict(self) -> dict[str, Any]:
         """The summary's run keys (optional ones only when set), in their documented order."""
@@ -46,4 +48,29 @@ class RunInfo:
                     "replay": self.replay, "executors_note": self.executors_note,
                     "headers": list(self.headers)}
         out.update({key: value for key, value in optional.items() if value})
+        if self.run is not None:
+            out["run"] = self.run.as_dict()
         return out
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunRecord:
+    """When, how and with what a run was made (``summary.json`` ``run``): times as UTC ISO
+    8601 (seconds), the command as typed with secrets masked, the versions that made it."""
+
+    started_at: str
+    ended_at: str
+    command: tuple[str, ...]
+    versions: dict[str, str]
+    seed: int
+    host: str
+    label: Optional[str] = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"started_at": self.started_at, "ended_at": self.ended_at, "command": " ".join(self.command),
+                "versions": dict(self.versions), "seed": self.seed, "host": self.host, "label": self.label}
+
+
+def iso_utc(epoch_s: float) -> str:
+    """``2026-11-28T16:27:11Z`` for an epoch time in seconds."""
+    return datetime.fromtimestamp(epoch_s, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

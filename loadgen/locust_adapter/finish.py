@@ -8,16 +8,18 @@ text printed after Locust's own tables. A full disk costs files, never the table
 """
 from __future__ import annotations
 
+import platform
 import sys
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from loadgen.files import write_json_atomic
-from loadgen.redact import redact_url
+from loadgen.redact import redact_argv, redact_url
 from loadgen.reports.html import write_report
 from loadgen.reports.summary import NO_ROUTES_NOTE, summarize
 from loadgen.reports.text import render_table
-from loadgen.runinfo import RunInfo
+from loadgen.runinfo import RunInfo, RunRecord, iso_utc
 from loadgen.slo import EXIT_CODE as SLO_EXIT_CODE
 from loadgen.slo import evaluate
 
@@ -39,8 +41,29 @@ def run_info(session: Any, *, users: Any) -> RunInfo:
         workers_lost=tuple(session.fleet.lost), arrival=arrival, dataset=session.dataset_stats,
         match_field=opts.payload.match_field, replay=replay,
         executors_note=NO_ROUTES_NOTE if opts.protocol == "http" else None,
-        headers=tuple(name for name, _ in opts.headers),
+        headers=tuple(name for name, _ in opts.headers), run=run_record(session),
     )
+
+
+def run_record(session: Any) -> RunRecord:
+    """When and how the run was made: a library run (``loadgen run``) names its equivalent
+    ``locust`` command, a command-line run its own argv (secrets masked either way)."""
+    env = session.environment
+    command = getattr(env, "loadgen_command", None) or ("locust", *redact_argv(sys.argv[1:]))
+    return RunRecord(started_at=iso_utc(session.clock.started_at), ended_at=iso_utc(session.clock.ended_at),
+                     command=tuple(command), versions=versions(), seed=session.options.payload.seed,
+                     host=redact_url(env.host or ""), label=session.options.run_label or None)
+
+
+def versions() -> dict[str, str]:
+    """Versions of what made the numbers (from the installed distributions: nothing imported)."""
+    out = {"python": platform.python_version()}
+    for key, dist in (("loadgen", "jina-loadgen"), ("locust", "locust"), ("grpcio", "grpcio")):
+        try:
+            out[key] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[key] = "not installed"
+    return out
 
 
 def finish_run(session: Any, *, duration_s: float, users: Any) -> int:

@@ -110,20 +110,24 @@ class Ticker:
 
 
 class RunClock:
-    """Seconds from ``test_start`` to ``test_stop`` (``perf_counter``; so far, while running)."""
+    """Seconds from ``test_start`` to ``test_stop`` (``perf_counter``; so far, while running),
+    and the wall-clock epoch seconds of both ends (``started_at``, ``ended_at``)."""
 
-    def __init__(self, *, clock: Callable[[], float] = time.perf_counter):
-        self._clock = clock
+    def __init__(self, *, clock: Callable[[], float] = time.perf_counter, wall: Callable[[], float] = time.time):
+        self._clock, self._wall = clock, wall
         self._started: Optional[float] = None
         self._duration_s = 0.0
+        self.started_at = self.ended_at = wall()
 
     def start(self) -> None:
         self._started = self._clock()
+        self.started_at = self._wall()
 
     def stop(self) -> None:
         if self._started is not None:
             self._duration_s = self._clock() - self._started
             self._started = None
+            self.ended_at = self._wall()
 
     @property
     def duration_s(self) -> float:

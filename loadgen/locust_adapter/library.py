@@ -90,6 +90,7 @@ def run_headless(run: LocustRun, *, on_progress: Callable[[Progress], Any] = lam
         env = Environment(user_classes=user_classes(options.locustfile), host=options.host, events=Events(),
                           parsed_options=options, stop_timeout=options.stop_timeout, locustfile=options.locustfile)
         env.loadgen_embedded = True  # tells the session not to take over SIGINT
+        env.loadgen_command = ("locust", *redact_argv(run.argv))  # summary.json run.command
         register(env.events, kind=run.kind)
         fleet = _Fleet(run, log, locustfile=options.locustfile)
         try:

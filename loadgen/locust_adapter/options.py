@@ -62,6 +62,8 @@ OPTIONS: tuple[tuple[str, str, Optional[str], str], ...] = (
     ("--endpoint-map", "LOADGEN_ENDPOINT_MAP", "", "replay: map a foreign log's paths, e.g. '/js/recommendations=/search'"),
     ("--max-requests", "LOADGEN_MAX_REQUESTS", "0", "replay: send at most this many lines in all (0: no cap)"),
     ("--duration", "LOADGEN_DURATION", "", "stop the run after this many seconds (like -t; e.g. for replays)"),
+    ("--run-label", "LOADGEN_RUN_LABEL", "", "a label recorded in summary.json as run.label, e.g. the Jina version "
+                                             "under test (loadgen compare shows it)"),
 )
 REPEATABLE = (("--slo", "LOADGEN_SLO", "SLO gate checked at the end, repeatable: '/search:p99<200ms', "
                 "'failures<1%%' (exit code 3 when violated)"),
@@ -116,6 +118,7 @@ class RunOptions:
     validator: str = ""  # MODULE:FUNCTION, "" for none
     validator_kwargs: dict[str, Any] = field(default_factory=dict)
     headers: Headers = field(default=(), repr=False)  # --header (and --host's user:password); secrets
+    run_label: str = ""
 
 
 def read_options(parsed: Any, *, kind: str) -> RunOptions:
@@ -146,6 +149,7 @@ def read_options(parsed: Any, *, kind: str) -> RunOptions:
         dataset_kwargs=parse_kwargs(parsed.dataset_kwargs or "", option="--dataset-kwargs"),
         validator=str(parsed.validator or "").strip(), validator_kwargs=parse_kwargs(parsed.validator_kwargs or "",
                                                                     option="--validator-kwargs"),
+        run_label=str(parsed.run_label or "").strip(),
     )
 
 

@@ -9,6 +9,8 @@ import sys
 import time
 import urllib.parse
 import urllib.request
+from datetime import datetime, timezone
+from importlib import metadata
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -32,8 +34,9 @@ def _summary(tmp_path):
 
 
 def test_headless_text_run_writes_summary_and_csv(flow, tmp_path):
+    before = time.time()
     proc = run_locust(["-f", "locustfiles/text.py", "--host", flow.target.url, "--csv", str(tmp_path / "run"),
-                       *_common(tmp_path)], cwd=ROOT)
+                       "--run-label", "jina 3.33 baseline", "--seed", "5", *_common(tmp_path)], cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = _summary(tmp_path)
     search = summary["endpoints"]["/search"]
@@ -41,6 +44,14 @@ def test_headless_text_run_writes_summary_and_csv(flow, tmp_path):
     assert set(search["latency_ms"]) >= {"p50", "p95", "p99", "max"}
     assert 0 < search["latency_ms"]["p50"] <= search["latency_ms"]["p99"] <= search["latency_ms"]["max"]
     assert summary["kind"] == "text" and summary["target"] == flow.target.url
+    run = summary["run"]
+    assert run["label"] == "jina 3.33 baseline" and run["seed"] == 5 and run["host"] == flow.target.url
+    started, ended = (datetime.strptime(run[k], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()
+                      for k in ("started_at", "ended_at"))
+    assert before - 1 <= started <= ended <= time.time() and ended - started == pytest.approx(summary["duration_s"], abs=1.5)
+    assert run["command"].startswith("locust -f locustfiles/text.py --host ") and "--run-label" in run["command"]
+    assert set(run["versions"]) == {"python", "loadgen", "locust", "grpcio"}
+    assert run["versions"]["locust"] == metadata.version("locust") and "not installed" not in run["versions"].values()
     assert "jina-loadgen summary" in proc.stdout and "/search" in proc.stdout
     rows = (tmp_path / "run_stats.csv").read_text().splitlines()
     aggregated = [r for r in rows if ",Aggregated," in r][0].split(",")

@@ -43,6 +43,8 @@ def test_smoke_scenario_end_to_end(tmp_path):
     assert list(index["endpoints"]) == ["/index"] and index["request_size"] == 2
     query = json.loads((point / "03-query" / "summary.json").read_text())
     assert list(query["endpoints"]) == ["/search"] and query["top_k"] == 5
+    # A step records the `locust` command it equals, not `loadgen run`'s own argv.
+    assert query["run"]["command"].startswith("locust -f ") and "--top-k 5" in query["run"]["command"]
     assert list((point / "01-start_flow").glob("flow-*.log"))
     assert "| smoke | 02-index | 1 |" in (results / "table.md").read_text()
     data = json.loads((results / "results.json").read_text())
