@@ -68,3 +68,9 @@ class Result:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def experienced_s(self) -> float:
+        """Seconds a user would have waited: ``latency_s`` plus, in open loop, the lag behind
+        the scheduled send time (the coordinated-omission-corrected latency)."""
+        return self.latency_s if self.schedule_lag_s is None else self.latency_s + self.schedule_lag_s

@@ -95,10 +95,14 @@ class Session:
 
     def record(self, result: Result) -> None:
         """Account a result in the HDR metrics and fire Locust's ``request`` event; then its
-        per-Executor breakdown (see :mod:`loadgen.breakdown`)."""
+        per-Executor breakdown (see :mod:`loadgen.breakdown`).
+
+        Locust's table, CSV and charts get the latency a user would have experienced (ms): in
+        open loop the corrected one, from the scheduled send time, as ``summary.json``'s
+        ``latency_ms``; the uncorrected one stays in the HDR metrics (``latency_ms_uncorrected``)."""
         self.intervals.current.add(result)
         self.environment.events.request.fire(
-            request_type=result.protocol, name=result.endpoint, response_time=result.latency_s * 1000.0,
+            request_type=result.protocol, name=result.endpoint, response_time=result.experienced_s * 1000.0,
             response_length=result.bytes_in, exception=result.error, context={},
         )
         parts = breakdown(result)

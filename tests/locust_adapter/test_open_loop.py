@@ -80,3 +80,26 @@ def test_with_a_stop_timeout_every_sent_request_is_answered_and_counted(fake_gat
     assert proc.returncode == 0, proc.stderr[-2000:]
     total = json.loads((tmp_path / "results/summary.json").read_text())["total"]
     assert total["unfinished"] == 0 and total["requests"] == len(_arrivals(log)) > 300
+
+
+def test_locusts_own_table_and_csv_carry_the_corrected_latency(fake_gateway, tmp_path):
+    """Locust's CSV (its table and charts get the same numbers from the request event) shows
+    what a user would have experienced: under a 1 s stall its max and p99 agree with the
+    summary's corrected figures, not with the uncorrected ones."""
+    stall_at = time.time() + 4.0
+    host, _ = fake_gateway(delay_ms=2.0, stall_at=stall_at, stall_s=1.0)
+    args = [*_open_loop_args(tmp_path, host, rate=100, seconds=7, users=10), "--csv", str(tmp_path / "locust")]
+    proc = run_locust(args, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    total = json.loads((tmp_path / "results/summary.json").read_text())["total"]
+    corrected, uncorrected = total["latency_ms"], total["latency_ms_uncorrected"]
+    # The users stuck in the stall wait as long either way: p95 tells the two apart.
+    assert uncorrected["p95"] < 0.5 * corrected["p95"], "the stall must make the two differ"
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "locust_stats.csv").read_text())))
+    row = next(r for r in rows if r["Type"] == "grpc" and r["Name"] == "/search")
+    assert int(row["Request Count"]) == pytest.approx(total["requests"], abs=3)  # Locust's CSV is written first
+    # Locust writes whole ms and rounds its percentiles to 2 significant digits above 100 ms.
+    assert float(row["Max Response Time"]) == pytest.approx(corrected["max"], abs=1.0)
+    for column, key in (("95%", "p95"), ("99%", "p99")):
+        assert float(row[column]) == pytest.approx(corrected[key], rel=0.06), column
+    assert float(row["95%"]) > 2 * uncorrected["p95"]
