@@ -4,15 +4,18 @@ Locust fires ``quitting`` after the users stopped and (on a master) after the wo
 reports arrived. From the merged metrics this module builds ``summary.json`` (figures from
 :func:`loadgen.reports.summary.summarize`, run parameters from a :class:`loadgen.runinfo.RunInfo`),
 evaluates the ``--slo`` gates, writes ``summary.json`` and ``report.html`` and composes the
-text printed after Locust's own tables. A full disk costs files, never the table or the exit code.
+text printed after Locust's own tables. Each output is made on its own (:func:`attempt`): a
+full disk or a renderer's exception costs that one output, with a one-line error naming what
+is missing, never the others, the printed table or the exit code.
 """
 from __future__ import annotations
 
+import logging
 import platform
 import sys
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Optional, TypeVar
 
 from loadgen.files import write_json_atomic
 from loadgen.redact import redact_argv, redact_url
@@ -22,6 +25,9 @@ from loadgen.reports.text import render_table
 from loadgen.runinfo import RunInfo, RunRecord, iso_utc
 from loadgen.slo import EXIT_CODE as SLO_EXIT_CODE
 from loadgen.slo import evaluate
+
+log = logging.getLogger("loadgen")
+T = TypeVar("T")
 
 
 def run_info(session: Any, *, users: Any) -> RunInfo:
@@ -73,7 +79,9 @@ def finish_run(session: Any, *, duration_s: float, users: Any) -> int:
                         run=run_info(session, users=users).as_dict())
     verdicts = [evaluate(slo, summary) for slo in session.options.slos]
     summary["slo"] = [{"slo": v.slo.text, "passed": v.passed, "actual": v.actual} for v in verdicts]
-    lines = ["", "jina-loadgen summary (HdrHistogram, successful requests; latency in ms)", render_table(summary)]
+    table = attempt("the summary table", lambda: render_table(summary))
+    lines = ["", "jina-loadgen summary (HdrHistogram, successful requests; latency in ms)",
+             "(table NOT rendered: see the error above)" if table is None else table]
     lines.append(write_results(Path(session.options.results_dir), summary))
     if verdicts:
         lines += ["", "SLO gates (merged over all workers):", *(f"  {v.line}" for v in verdicts)]
@@ -83,11 +91,24 @@ def finish_run(session: Any, *, duration_s: float, users: Any) -> int:
 
 def write_results(directory: Path, summary: dict[str, Any]) -> str:
     """Write summary.json, then report.html from the run's files; returns the line that says
-    where (or why not: the load is over, so a full disk costs the files, not the run)."""
+    where (or which file is missing: the load is over, so a full disk or a renderer's error
+    costs that file, not the run)."""
+    summary_path = directory / "summary.json"
+    if attempt(f"cannot write {summary_path}", lambda: write_json_atomic(summary_path, summary)) is None:
+        return "results NOT written: summary.json and report.html are missing (see the error above)"
+    if attempt(f"cannot write {directory / 'report.html'}", lambda: write_report(directory)) is None:
+        return f"summary written to {summary_path}; report.html is missing (see the error above)"
+    return f"summary written to {summary_path} (report: {directory / 'report.html'})"
+
+
+def attempt(what: str, make: Callable[[], T]) -> Optional[T]:
+    """``make()``, or None after a one-line error on stderr (``loadgen: error: WHAT: ...``;
+    the traceback goes to the debug log): one output of the end of a run must not cost the
+    others."""
     try:
-        path = write_json_atomic(directory / "summary.json", summary)
-        write_report(directory)
-    except OSError as exc:
-        print(f"loadgen: error: cannot write the results to {directory}: {exc}", file=sys.stderr, flush=True)
-        return "results NOT fully written (see the error above)"
-    return f"summary written to {path} (report: {directory / 'report.html'})"
+        return make()
+    except Exception as exc:  # noqa: BLE001 - whatever one renderer raises
+        log.debug("%s", what, exc_info=True)
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else f"{type(exc).__name__}: {exc}"
+        print(f"loadgen: error: {what}: {reason}", file=sys.stderr, flush=True)
+        return None

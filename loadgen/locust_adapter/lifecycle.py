@@ -30,7 +30,7 @@ from locust.runners import WORKER_REPORT_INTERVAL, STATE_INIT, STATE_STOPPED, Lo
 from loadgen.datasets import summary_line
 from loadgen.errors import ConfigError, FlowError
 from loadgen.locust_adapter import bootstrap, distributed, hdr_tab
-from loadgen.locust_adapter.finish import finish_run
+from loadgen.locust_adapter.finish import attempt, finish_run
 from loadgen.locust_adapter.intervals import Ticker
 from loadgen.locust_adapter.open_loop import turns_for
 from loadgen.locust_adapter.options import add_arguments, read_options
@@ -239,8 +239,11 @@ def _on_quitting(environment: Any) -> None:
     if isinstance(runner, MasterRunner):
         session.fleet.note_lost(runner)
     _stop_ticker(session)
-    session.intervals.close_series()
-    code = finish_run(session, duration_s=session.clock.duration_s, users=getattr(runner, "target_user_count", None))
+    attempt("cannot close timeseries.csv and histograms.hlog", session.intervals.close_series)
+    code = attempt("the run's summary", lambda: finish_run(session, duration_s=session.clock.duration_s,
+                                                         users=getattr(runner, "target_user_count", None)))
+    if code is None:  # nothing to judge the SLO gates by: never pass silently
+        code = 1
     if code:
         environment.process_exit_code = code
 

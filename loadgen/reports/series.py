@@ -8,6 +8,9 @@ The interval log uses HdrHistogram's standard log format (the one Java's
 (start seconds since the run's start, interval length in seconds, interval max in **ms**,
 then the compressed histogram of integer µs). :func:`read_hlog` reads it back, so
 ``loadgen report`` can re-render or merge runs from their logs.
+
+Tags are percent-escaped (:func:`escape_tag`): the format's readers end a tag at the first
+comma (Java's at a space, too), so a name such as ``a,b c`` is written ``a%2Cb%20c``.
 """
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Iterator
+from urllib.parse import quote, unquote
 
 from loadgen.metrics import LatencyHistogram, Metrics
 
@@ -23,6 +27,20 @@ CSV_COLUMNS = ("timestamp", "elapsed_s", "request_type", "name", "requests", "fa
                "p50_ms", "p95_ms", "p99_ms", "max_ms")
 HLOG_LEGEND = '"StartTimestamp","Interval_Length","Interval_Max","Interval_Compressed_Histogram"'
 MAX_VALUE_UNIT_RATIO = 1000.0  # µs values, interval max written in ms
+# Printable ASCII kept as is in a tag, except "%" (the escape), "," (ends a tag in every
+# reader) and " " (a delimiter of Java's HistogramLogScanner); the rest is %XX of its UTF-8.
+_TAG_SAFE = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in "%,")
+
+
+def escape_tag(tag: str) -> str:
+    """``tag`` as written after ``Tag=``: no comma, space, control character or non-ASCII
+    character; :func:`unescape_tag` gives it back exactly."""
+    return quote(tag, safe=_TAG_SAFE)
+
+
+def unescape_tag(text: str) -> str:
+    """Inverse of :func:`escape_tag` (``%XX`` sequences decoded as UTF-8)."""
+    return unquote(text)
 
 
 class TimeSeriesWriter:
@@ -48,7 +66,8 @@ class TimeSeriesWriter:
                                 *(f"{v:.3f}" for v in h.percentiles_ms([50, 95, 99]).values()),
                                 f"{h.max_s * 1000:.3f}"])
             if h.count:
-                self._hlog.write(f"Tag={rtype}:{name},{start_epoch - self.start_epoch:.3f},{length:.3f},"
+                tag = escape_tag(f"{rtype}:{name}")
+                self._hlog.write(f"Tag={tag},{start_epoch - self.start_epoch:.3f},{length:.3f},"
                                  f"{h.max_s * 1e6 / MAX_VALUE_UNIT_RATIO:.3f},{h.encode()['hdr']}\n")
         self._csv_file.flush()
         self._hlog.flush()
@@ -91,6 +110,7 @@ def read_hlog(stream: IO[str]) -> Iterator[Interval]:
         tag = ""
         if line.startswith("Tag="):
             tag, _, line = line[4:].partition(",")
+            tag = unescape_tag(tag)
         parts = line.split(",")
         try:
             start, length = float(parts[0]), float(parts[1])

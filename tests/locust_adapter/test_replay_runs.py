@@ -90,3 +90,25 @@ def test_two_workers_share_a_dataset_each_item_once_per_pass(fake_gateway, tmp_p
         share = [doc.id for doc in dataset.documents(worker_index=worker, workers=2)]
         sent = [counts[doc_id] for doc_id in share]
         assert len(share) == 25 and max(sent) - min(sent) <= 1, (worker, sent)
+
+
+def test_a_line_name_with_a_comma_and_a_space_keeps_the_report_the_table_and_the_slo_exit_code(
+        fake_gateway, tmp_path):  # noqa: F811 (the fixture imported above)
+    """``name=a%2Cb+c`` is counted as ``a,b c``: the interval log escapes it (HdrHistogram log
+    tags hold no comma or space), loadgen reads it back, and the end of the run keeps
+    summary.json, report.html, the printed table and the --slo exit code 3."""
+    host, _ = fake_gateway(delay_ms=1.0)
+    replay = tmp_path / "names.replay"
+    replay.write_text("/search?kind=text&docs=1&top_k=3&name=a%2Cb+c\n/search?kind=text&docs=1&top_k=3\n")
+    results = tmp_path / "results"
+    args = ["-f", "locustfiles/replay.py", "--host", host, "--headless", "-u", "2", "-r", "100", "-t", "60s",
+            "--arrival-rate", "100", "--replay-file", str(replay), "--reuse-file", "--max-requests", "200",
+            "--results-dir", str(results), "--slo", "p50<0.001ms"]
+    proc = run_locust(args, cwd=ROOT, timeout=120)
+    assert proc.returncode == 3, proc.stderr[-3000:]
+    assert "jina-loadgen summary" in proc.stdout and "a,b c" in proc.stdout
+    summary = json.loads((results / "summary.json").read_text())
+    assert summary["endpoints"]["a,b c"]["requests"] == 100 and summary["slo"][0]["passed"] is False
+    assert "a,b c" in (results / "report.html").read_text()
+    hlog = (results / "histograms.hlog").read_text()
+    assert "Tag=grpc:a%2Cb%20c," in hlog

@@ -328,3 +328,36 @@ def test_the_replay_share_reports_done_once_when_used_up_with_nothing_in_flight(
     share.sent()
     assert share.next() is None and share.next() is None
     assert done == [1]
+
+
+# -- the end of a run ------------------------------------------------------------------------------
+@pytest.mark.parametrize("broken", ["write_report", "render_table"])
+def test_a_renderer_that_raises_costs_only_its_own_output(options_factory, tmp_path, monkeypatch, capsys, broken):
+    """summary.json, report.html, the printed table and the --slo exit code are made one by
+    one: whatever one of them raises, the others are there and the error names what is missing."""
+    from loadgen.locust_adapter import finish
+    from loadgen.slo import parse_slo
+
+    session, _ = _session(options_factory, results_dir=str(tmp_path), slos=(parse_slo("p50<0.001ms"),))
+    session.clock.start()
+    session.intervals.open_series(tmp_path)
+    for latency_s in (0.010, 0.020, 0.030):
+        session.record(_result(latency_s=latency_s))
+    session.clock.stop()
+    session.intervals.close_series()
+
+    def boom(*_, **__):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(finish, broken, boom)
+    code = finish.finish_run(session, duration_s=session.clock.duration_s, users=1)
+    assert code == 3, "the violated gate still sets the exit code"
+    assert (tmp_path / "summary.json").is_file()
+    assert (tmp_path / "report.html").is_file() == (broken != "write_report")
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert len(errors) == 1 and errors[0].startswith("loadgen: error: ") and "RuntimeError: boom" in errors[0]
+    assert "SLO gates" in session.report_text and "FAIL" in session.report_text.upper()
+    if broken == "write_report":
+        assert "report.html is missing" in session.report_text and "/search" in session.report_text
+    else:
+        assert "table NOT rendered" in session.report_text and "summary written to" in session.report_text

@@ -1,11 +1,20 @@
 import csv
 import io
+import re
 
 import pytest
+from hdrh.histogram import HdrHistogram
+from hdrh.log import HistogramLogReader
+from hypothesis import given
+from hypothesis import strategies as st
 
-from loadgen.metrics import Metrics
+from loadgen.metrics import HIGHEST_US, LOWEST_US, SIGNIFICANT_FIGURES, Metrics
 from loadgen.results import Result
-from loadgen.reports.series import TimeSeriesWriter, read_hlog
+from loadgen.reports.series import TimeSeriesWriter, escape_tag, read_hlog, unescape_tag
+
+# Java's HistogramLogScanner splits a line at these (org.HdrHistogram, useDelimiter).
+JAVA_DELIMITERS = re.compile(r"[ ,\r\n]")
+ODD_NAMES = ["a,b c", "100%", "tab\there", "line\nbreak", "ünïcode/名前", "%2C", "Tag=x", ""]
 
 
 def _metrics(latencies, endpoint="/search"):
@@ -34,3 +43,48 @@ def test_a_bad_hlog_line_names_its_number():
     stream = io.StringIO("#[comment]\nTag=a:b,0.0,1.0,2.0,HISTnotbase64\n")
     with pytest.raises(ValueError, match="line 2"):
         list(read_hlog(stream))
+
+
+@given(st.text())
+def test_a_tag_escapes_to_printable_ascii_without_delimiters_and_round_trips(name):
+    escaped = escape_tag(name)
+    assert escaped.isascii() and escaped.isprintable() and not JAVA_DELIMITERS.search(escaped)
+    assert unescape_tag(escaped) == name
+
+
+def _odd_names_log(tmp_path, latencies=(0.010, 0.020, 0.030)):
+    writer = TimeSeriesWriter(tmp_path, start_epoch=1000.0)
+    for second, name in enumerate(ODD_NAMES):
+        writer.write_interval(_metrics(latencies, endpoint=name), start_epoch=1000.0 + second,
+                              end_epoch=1001.0 + second)
+    writer.close()
+    return tmp_path / "histograms.hlog"
+
+
+def test_endpoint_names_with_commas_spaces_and_escapes_survive_the_interval_log(tmp_path):
+    hlog = _odd_names_log(tmp_path)
+    intervals = list(read_hlog(io.StringIO(hlog.read_text())))
+    assert [i.tag for i in intervals] == [f"grpc:{name}" for name in ODD_NAMES]
+    assert [i.histogram.count for i in intervals] == [3] * len(ODD_NAMES)
+
+
+def test_the_interval_log_parses_with_the_hdrhistogram_reference_reader_in_microseconds(tmp_path):
+    """hdrh's HistogramLogReader (a port of Java's) reads every interval with its tag; values
+    are µs (20 ms -> 20000) and each line splits into Java's five fields."""
+    hlog = _odd_names_log(tmp_path)
+    reader = HistogramLogReader(str(hlog), HdrHistogram(LOWEST_US, HIGHEST_US, SIGNIFICANT_FIGURES))
+    read = []
+    while (histogram := reader.get_next_interval_histogram()) is not None:
+        read.append(histogram)
+    reader.close()
+    assert [unescape_tag(h.get_tag()) for h in read] == [f"grpc:{name}" for name in ODD_NAMES]
+    for histogram in read:
+        assert histogram.get_total_count() == 3
+        assert histogram.get_value_at_percentile(50) == pytest.approx(20_000, rel=1e-3)
+        assert histogram.get_max_value() == pytest.approx(30_000, rel=1e-3)
+    assert reader.get_start_time_sec() == 1000.0
+    lines = [line for line in hlog.read_text().splitlines() if line.startswith("Tag=")]
+    assert len(lines) == len(ODD_NAMES)
+    for line in lines:
+        fields = JAVA_DELIMITERS.split(line)
+        assert len(fields) == 5 and fields[3] == "30.000", line  # Tag, start, length, max in ms, histogram
