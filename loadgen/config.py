@@ -18,6 +18,7 @@ from loadgen.redact import redact_url, split_userinfo
 PROTOCOLS = ("grpc", "websocket", "http")
 GRPC_MODES = ("unary", "stream")
 KINDS = ("image", "text")
+IMAGE_DTYPES = ("uint8", "float32", "float16")  # of generated image tensors (--image-dtype)
 # URL scheme -> (protocol, tls)
 _SCHEMES = {"grpc": ("grpc", False), "grpcs": ("grpc", True), "ws": ("websocket", False),
             "wss": ("websocket", True), "http": ("http", False), "https": ("http", True)}
@@ -179,7 +180,8 @@ class PayloadConfig:
     :param kind: ``image`` (random uint8 tensors) or ``text`` (sentences).
     :param request_size: documents per request (>= 1).
     :param image_shape: tensor shape of one image, e.g. ``(224, 224, 3)``.
-    :param image_dtype: numpy dtype name of the tensors.
+    :param image_dtype: numpy dtype name of generated image tensors: ``uint8`` (full range),
+        ``float32`` or ``float16`` (uniform from 0 to 1; float16 rounds values near 1 up to 1.0).
     :param top_k: matches expected per query document on ``/search``.
     :param pool_size: pre-encoded requests per endpoint.
     :param pool_mb: cap on the memory of all pools of one process, in MiB.
@@ -208,6 +210,8 @@ class PayloadConfig:
             raise ConfigError(f"--pool-mb: must be > 0 MiB, got {self.pool_mb}")
         if not self.image_shape or any(d < 1 for d in self.image_shape):
             raise ConfigError(f"--image-shape: every dimension must be >= 1, got {self.image_shape}")
+        if self.image_dtype not in IMAGE_DTYPES:
+            raise ConfigError(f"--image-dtype: unknown dtype {self.image_dtype!r}; use {', '.join(IMAGE_DTYPES)}")
 
 
 def _positive(option: str, value: int, example: str) -> None:

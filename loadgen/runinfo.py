@@ -15,7 +15,8 @@ class RunInfo:
     """The parameters of one run, as recorded in ``summary.json``.
 
     ``arrival`` is None in closed loop, else ``{rate, process, max_inflight}`` (req/s for
-    the whole fleet); ``headers`` are header *names* only (their values are credentials).
+    the whole fleet); ``headers`` are header *names* only (their values are credentials);
+    ``image_dtype`` is the dtype of generated images (None when the run generates none).
     """
 
     target: str
@@ -35,12 +36,14 @@ class RunInfo:
     executors_note: Optional[str] = None
     headers: tuple[str, ...] = field(default=())
     run: Optional["RunRecord"] = None
+    image_dtype: Optional[str] = None
 
     def as_dict(self) -> dict[str, Any]:
         """The summary's run keys (optional ones only when set), in their documented order."""
         out: dict[str, Any] = {
             "target": self.target, "protocol": self.protocol, "grpc_mode": self.grpc_mode, "kind": self.kind,
             "request_size": self.request_size, "top_k": self.top_k, "task_mix": self.task_mix,
+            **({"image_dtype": self.image_dtype} if self.image_dtype else {}),
             "users": self.users, "workers": self.workers, "workers_lost": sorted(self.workers_lost),
             "load_model": "closed" if self.arrival is None else "open",
         }

@@ -48,6 +48,7 @@ def run_info(session: Any, *, users: Any) -> RunInfo:
         match_field=opts.payload.match_field, replay=replay,
         executors_note=NO_ROUTES_NOTE if opts.protocol == "http" else None,
         headers=tuple(name for name, _ in opts.headers), run=run_record(session),
+        image_dtype=opts.payload.image_dtype if session.kind == "image" and not opts.dataset else None,
     )
 
 

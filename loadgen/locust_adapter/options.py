@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from loadgen.config import (GRPC_MODES, PROTOCOLS, Headers, PayloadConfig, parse_headers, parse_image_shape,
-                            parse_task_mix)
+from loadgen.config import (GRPC_MODES, IMAGE_DTYPES, PROTOCOLS, Headers, PayloadConfig, parse_headers,
+                            parse_image_shape, parse_task_mix)
 from loadgen.errors import ConfigError
 from loadgen.plugins import parse_kwargs
 from loadgen.pacing import ARRIVALS, RateShape, parse_arrival_rate
@@ -27,6 +27,8 @@ OPTIONS: tuple[tuple[str, str, Optional[str], str], ...] = (
     ("--top-k", "LOADGEN_TOP_K", "10", "matches requested (and required) per query document on /search"),
     ("--image-shape", "LOADGEN_IMAGE_SHAPE", "", "shape of one image tensor, e.g. 224,224,3 (default: 224,224,3 "
                                                 "for random images; a --dataset's own size, else resized to it)"),
+    ("--image-dtype", "LOADGEN_IMAGE_DTYPE", "uint8", f"dtype of generated image tensors: {'|'.join(IMAGE_DTYPES)} "
+                                                      "(uint8: full range; floats: 0 to 1); not for a --dataset"),
     ("--dataset", "LOADGEN_DATASET", "", "documents to send: random-image | random-text | images:DIR | text:FILE | "
                                          "jsonl:FILE | s3://BUCKET/PREFIX | builtin:digits | builtin:pydoc | "
                                          "python:MODULE:FUNCTION (runs your code) "
@@ -129,6 +131,7 @@ def read_options(parsed: Any, *, kind: str) -> RunOptions:
         raise ConfigError(f"--grpc-mode: unknown mode {parsed.grpc_mode!r}; use unary or stream")
     payload = PayloadConfig(
         kind=kind, request_size=_int(parsed, "request_size"), **_image_shape(parsed),
+        image_dtype=_image_dtype(parsed),
         top_k=_int(parsed, "top_k"), pool_size=_int(parsed, "pool_size"),
         pool_mb=_float(parsed, "pool_mb"), seed=_int(parsed, "seed", minimum=0),
         match_field=str(parsed.match_field or "").strip() or None,
@@ -156,6 +159,17 @@ def read_options(parsed: Any, *, kind: str) -> RunOptions:
 def _image_shape(parsed: Any) -> dict[str, tuple[int, ...]]:
     text = str(parsed.image_shape or "").strip()
     return {"image_shape": parse_image_shape(text)} if text else {}
+
+
+def _image_dtype(parsed: Any) -> str:
+    """``--image-dtype``: generated images only (a dataset's images are uint8 pixels or blobs)."""
+    dtype = str(getattr(parsed, "image_dtype", None) or "uint8").strip()
+    if dtype not in IMAGE_DTYPES:
+        raise ConfigError(f"--image-dtype: unknown dtype {dtype!r}; use {', '.join(IMAGE_DTYPES)}")
+    if dtype != "uint8" and str(parsed.dataset or "").strip():
+        raise ConfigError(f"--image-dtype {dtype}: applies to loadgen's generated images; a --dataset's images "
+                          "are sent as uint8 pixels (or blobs): drop one of the two options")
+    return dtype
 
 
 def _choice(parsed: Any, name: str, choices: tuple[str, ...]) -> str:

@@ -62,6 +62,8 @@ def locust_options(method: str, kwargs: Mapping[str, Any], *, target: TargetConf
             "--preindex-docs", "0", "--results-dir", str(results_dir)]
     if inputs.image_shape:
         argv += ["--image-shape", ",".join(map(str, inputs.image_shape))]
+    if kwargs.get("image_dtype"):
+        argv += ["--image-dtype", kwargs["image_dtype"]]
     if inputs.dataset:
         argv += _call_options("--dataset", inputs.dataset, inputs.kwargs)
     check = kwargs.get("on_always")

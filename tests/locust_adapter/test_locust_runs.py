@@ -105,6 +105,9 @@ def test_without_host_the_demo_flow_is_started_and_stopped(tmp_path):
      "--validator 'no_such_module_lg:check': cannot import no_such_module_lg: ModuleNotFoundError"),
     (["--validator-kwargs", "[1]"], "--validator-kwargs: give a JSON object of keyword arguments"),
     (["--dataset", "python:json:loads", "--dataset-kwargs", "{oops"], "--dataset-kwargs: not JSON"),
+    (["--image-dtype", "int7"], "--image-dtype: unknown dtype 'int7'; use uint8, float32, float16"),
+    (["--image-dtype", "float32", "--dataset", "builtin:pydoc"], "--image-dtype float32: applies to loadgen's "
+                                                                  "generated images"),
 ])
 def test_bad_options_exit_2_with_a_one_line_error(tmp_path, args, needle):
     proc = run_locust(["-f", "locustfiles/image.py", "--headless", "-t", "2s", *args], cwd=ROOT, timeout=60)
@@ -256,3 +259,18 @@ def test_a_bad_dataset_is_a_usage_error(tmp_path):
     proc = run_locust(["-f", "locustfiles/image.py", "--headless", "-t", "2s", "--dataset", f"images:{tmp_path}/none"],
                       cwd=ROOT, timeout=60)
     assert proc.returncode == 2 and "--dataset" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("dtype, itemsize", [("float16", 2), ("float32", 4)])
+def test_image_dtype_sends_tensors_of_that_dtype_and_is_recorded(tmp_path, launch_fake_gateway, dtype, itemsize):
+    """--image-dtype: each request carries request_size tensors of 16x16x3 values of
+    ``itemsize`` bytes (plus ~240 bytes of protobuf and request id); summary.json says which."""
+    port = launch_fake_gateway("--delay-ms", 1)
+    proc = run_locust(["-f", "locustfiles/image.py", "--host", f"grpc://127.0.0.1:{port}", "--task-mix", "index:1",
+                       "--image-shape", "16,16,3", "--image-dtype", dtype, *_common(tmp_path)], cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    summary = _summary(tmp_path)
+    assert summary["image_dtype"] == dtype
+    total = summary["total"]
+    tensor_bytes = 2 * 16 * 16 * 3 * itemsize  # --request-size 2
+    assert total["requests"] > 0 and tensor_bytes < total["bytes_out"] / total["requests"] < tensor_bytes + 400

@@ -119,6 +119,7 @@ jobs:
         num_clients: 4
         request_size: 3
         workers: 2
+        image_dtype: float16
         arrival_rate: slowstart:100,30
         slo: ['/search:p99<200ms', 'failures<1%']
         inputs: {method: random_images, kwargs: {shape: [8, 8, 3], seed: 7}}
@@ -132,7 +133,7 @@ def test_locust_options_map_every_key(tmp_path):
     text = " ".join(argv)
     assert text.startswith("-f ") and argv[1].endswith("locustfiles/image.py")
     for option in ("--headless", "-u 4 -r 4", "-t 120s", "--host grpc://127.0.0.1:5555", "--task-mix search:1",
-                   "--request-size 3", "--top-k 4", "--seed 7", "--image-shape 8,8,3",
+                   "--request-size 3", "--top-k 4", "--seed 7", "--image-shape 8,8,3", "--image-dtype float16",
                    "--arrival-rate slowstart:100,30", "--slo /search:p99<200ms --slo failures<1%",
                    f"--results-dir {tmp_path}", "--preindex-docs 0"):
         assert option in text
@@ -161,6 +162,18 @@ def test_a_run_without_load_steps_writes_an_empty_table(tmp_path):
     assert (tmp_path / "table.csv").read_text() == "job,step,status\n"
     assert json.loads((tmp_path / "results.json").read_text())["jobs"] == ["j"]
     assert "1. report" in (tmp_path / "plan.txt").read_text()
+
+
+@pytest.mark.parametrize("change, message", [
+    (("image_dtype: float16", "image_dtype: int7"), r"s\.yml:\d+: jobs\.j\.steps\[0\]\.image_dtype: must be one of "
+                                                    r"uint8, float32, float16, got 'int7'"),
+    (("{method: random_images, kwargs: {shape: [8, 8, 3], seed: 7}}", "random_texts"),
+     r"image_dtype: applies to generated images; inputs random_texts makes text documents"),
+])
+def test_image_dtype_is_checked_while_loading(change, message):
+    text = QUERY.replace(*change).replace("on_always: {method: validate_images, kwargs: {top_k: 4}}", "top_k: 4")
+    with pytest.raises(ScenarioError, match=message):
+        plan_steps(text)
 
 
 def test_locust_options_of_a_replay_step(tmp_path):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Optional
 
-from loadgen.config import GRPC_MODES, PROTOCOLS, parse_headers
+from loadgen.config import GRPC_MODES, IMAGE_DTYPES, PROTOCOLS, parse_headers
 from loadgen.errors import ConfigError
 from loadgen.pacing import parse_arrival_rate
 from loadgen.replay import check_file
@@ -57,7 +57,7 @@ PARAMS = {
     "inputs": Param(check_inputs), "on_always": Param(check_on_always),
     "arrival_rate": Param(arrival_rate), "replay_file": Param(text), "slo": Param(slos, ()),
     "workers": Param(whole(1)), "grpc_mode": Param(choice(*GRPC_MODES), "unary"), "timeout": Param(seconds, 30.0),
-    "headers": Param(headers, ()),
+    "headers": Param(headers, ()), "image_dtype": Param(choice(*IMAGE_DTYPES)),
 }
 
 
@@ -76,6 +76,9 @@ def finish(kwargs: dict, source: StepSource) -> dict:
     if check is not None and check.kind not in (None, inputs.kind):
         raise ScenarioError(source.at("on_always"), f"{check.method} checks {check.kind} documents but "
                                                     f"inputs {inputs.method} makes {inputs.kind} ones")
+    if kwargs["image_dtype"] is not None and (inputs.kind != "image" or inputs.dataset) and not kwargs["replay_file"]:
+        raise ScenarioError(source.at("image_dtype"), f"applies to generated images; inputs {inputs.method} "
+                                                      f"makes {inputs.kind} documents of its own: drop image_dtype")
     out = {**kwargs, "inputs": inputs}
     if check is not None and check.top_k is not None:
         if "top_k" in kwargs and source.lines.get("top_k") and kwargs["top_k"] != check.top_k:
