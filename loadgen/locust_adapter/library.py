@@ -6,7 +6,10 @@
 loopback -- started for ``-u`` users, stopped after ``-t``, then the ``quitting`` event that
 makes loadgen write ``summary.json``. Options are Locust's command line (``-f``, ``-u``,
 ``-t``, ``--host``, loadgen's own), parsed by Locust's parser plus loadgen's arguments, so a
-step is exactly what ``locust -f ... --headless`` would run and can be re-run by hand.
+step is exactly what ``locust -f ... --headless`` would run and can be re-run by hand. The
+command line is all there is: no config file is read and the environment variables of the
+options (``LOADGEN_*``, ``LOCUST_*``) are ignored, in this process and in the workers, so a
+stray variable in the caller's environment cannot change a step behind its logged command.
 
 Why each run gets its own ``Events``: Locust's module-level ``events`` outlive a run, and
 consecutive steps in one process would pile up listeners. Importing this module imports
@@ -23,6 +26,7 @@ import contextlib
 import importlib.util
 import inspect
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -101,12 +105,24 @@ def run_headless(run: LocustRun, *, on_progress: Callable[[Progress], Any] = lam
 
 
 def parse_options(argv: tuple[str, ...]) -> Any:
-    """Locust's options plus loadgen's, from a command line (no config files read: a step's
-    options are all on its line)."""
+    """Locust's options plus loadgen's, from a command line alone (no config files, no
+    environment variables: a step's options are all on its line)."""
+    return _parser().parse_args(list(argv), env_vars={})
+
+
+def environment_without_options() -> dict[str, str]:
+    """This process's environment minus the variables Locust's and loadgen's options read
+    (``LOCUST_HOST``, ``LOADGEN_TASK_MIX``, ...): what a step's worker processes get.
+    ``LOADGEN_HOME``, ``LOADGEN_FLOW_PYTHON``, ``PYTHONPATH`` and the like stay."""
+    names = {action.env_var for action in _parser()._actions if getattr(action, "env_var", None)}
+    return {name: value for name, value in os.environ.items() if name not in names}
+
+
+def _parser() -> Any:
     parser = get_empty_argument_parser(add_help=False, default_config_files=[])
     setup_parser_arguments(parser)
     add_arguments(parser)
-    return parser.parse_args(list(argv))
+    return parser
 
 
 _LOCUSTFILES: dict[str, Any] = {}
@@ -166,7 +182,8 @@ class _Fleet:
         return env.create_master_runner(master_bind_host="127.0.0.1", master_bind_port=self.port)
 
     def start_workers(self) -> None:
-        self.procs = [subprocess.Popen(self.argv, stdout=self.log, stderr=subprocess.STDOUT,
+        env = environment_without_options()  # the master sends them the step's options
+        self.procs = [subprocess.Popen(self.argv, stdout=self.log, stderr=subprocess.STDOUT, env=env,
                                        stdin=subprocess.DEVNULL) for _ in range(self.workers)]
 
     def ready(self, runner: Any) -> bool:

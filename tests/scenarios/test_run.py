@@ -1,6 +1,7 @@
 """``loadgen run`` end to end on loopback: real demo Flows, real Locust child processes."""
 import csv
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -191,3 +192,39 @@ def test_a_flow_that_searches_one_shard_fails_the_shards_check(tmp_path):
     assert [(r["failures"], r["match shards"], r["status"]) for r in query] == [
         ("0", "1", "matches from: 1 of 2 shards")]
     assert "polling=/index:ANY,/search:ANY" in (results / "plan.txt").read_text()
+
+
+STRAY = """
+jobs:
+  j:
+    steps:
+      - method: query
+        gateway_host: 127.0.0.1
+        gateway_port: {port}
+        execution_time: 2
+        num_clients: 2
+        request_size: 1
+        top_k: 3
+        workers: 1
+        inputs: random_texts
+"""
+
+
+def test_a_steps_options_come_from_the_scenario_alone(tmp_path, launch_fake_gateway):
+    """Stray LOADGEN_*/LOCUST_* variables in the environment change no step (docs/scenarios.md):
+    neither the master nor its worker reads them, and the equivalent command stays exact."""
+    port = launch_fake_gateway("--delay-ms", 1)
+    scenario = tmp_path / "stray.yml"
+    scenario.write_text(STRAY.format(port=port))
+    stray = {"LOADGEN_TASK_MIX": "index:1", "LOADGEN_RUN_LABEL": "stray", "LOADGEN_MATCH_FIELD": "shard",
+             "LOADGEN_SLO": "p50<0.001ms", "LOADGEN_IMAGE_DTYPE": "int7", "LOCUST_RESET_STATS": "true"}
+    env = {**os.environ, **stray}
+    results = tmp_path / "results"
+    proc = subprocess.run([str(LOADGEN), "run", str(scenario), "--results-dir", str(results), "--quiet"], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=240, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    step = results / "j" / "point1_rep1" / "01-query"
+    summary = json.loads((step / "summary.json").read_text())
+    assert list(summary["endpoints"]) == ["/search"] and summary["slo"] == [] and summary["workers"] == 1
+    assert summary["run"]["label"] is None and "match_field" not in summary
+    assert [row["status"] for row in table_rows(results)] == ["ok"]
