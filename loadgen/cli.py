@@ -1,9 +1,11 @@
 """The ``loadgen`` console script: ``loadgen flow up`` starts a demo Flow, ``loadgen report``
 re-renders saved runs, ``loadgen replay make|check`` writes and checks replay files,
-``loadgen run SCENARIO.yml`` runs a scenario (docs/scenarios.md).
+``loadgen run SCENARIO.yml`` runs a scenario (docs/scenarios.md), ``loadgen locustfile NAME``
+prints where a shipped locustfile is.
 
 Only argv parsing and wiring live here; every command is one call into the library.
-Exit codes: 0 success, 1 runtime failure (e.g. the Flow died), 2 bad usage.
+Exit codes: 0 success, 1 runtime failure (e.g. the Flow died), 2 bad usage (including a
+command whose extra is not installed: one line naming it).
 """
 from __future__ import annotations
 
@@ -18,9 +20,11 @@ from pathlib import Path
 from loadgen.cloud.cli import add_commands as add_cloud_commands
 from loadgen.console import progress_bar
 from loadgen.errors import CloudError, ConfigError, FlowError
+from loadgen.extras import missing_extra
 from loadgen.config import parse_image_shape, parse_task_mix
 from loadgen import scenarios
 from loadgen.flowctl import DEFAULT_POLLING, FlowConfig, start_flow
+from loadgen.home import LOCUSTFILES, locustfile_path
 from loadgen.replay import DEFAULT_MAX_ERRORS, MakeConfig, check_file, parse_endpoint_map, render_check, write_file
 from loadgen.files import write_json_atomic
 from loadgen.reports.html import write_report
@@ -57,6 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_replay_commands(commands)
     add_cloud_commands(commands)  # fleet, s3 (loadgen/cloud/cli.py; boto3 imported only when run)
     _add_run_command(commands)
+    locustfile = commands.add_parser("locustfile", help="print the path of a locustfile shipped with loadgen, "
+                                                        "e.g. locust -f \"$(loadgen locustfile image)\"")
+    locustfile.add_argument("name", choices=LOCUSTFILES, help="which one: " + ", ".join(LOCUSTFILES))
+    locustfile.set_defaults(handler=lambda args: print(locustfile_path(args.name)) or 0)
     return parser
 
 
@@ -193,6 +201,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except (FlowError, CloudError) as exc:
         print(f"loadgen: error: {exc}", file=sys.stderr)
         return 1
+    except ModuleNotFoundError as exc:  # a core install without the extra this command needs
+        message = missing_extra(exc, command=args.command)
+        if message is None:
+            raise
+        print(f"loadgen: error: {message}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

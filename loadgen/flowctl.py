@@ -114,7 +114,8 @@ def flow_python(config: FlowConfig) -> Path:
     """The flow virtualenv's python. :raises ConfigError: when it is missing."""
     python = Path(config.python or os.environ.get("LOADGEN_FLOW_PYTHON") or project_root() / ".venv-flow/bin/python")
     if not python.exists():
-        raise ConfigError(f"no flow virtualenv at {python}: run `make venv-flow` (or set LOADGEN_FLOW_PYTHON)")
+        raise ConfigError(f"no flow virtualenv at {python}: run `make venv-flow` in a checkout, or set "
+                          "LOADGEN_FLOW_PYTHON to the python of a virtualenv with Jina (requirements/flow.txt)")
     return python
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
 from loadgen.config import TargetConfig
-from loadgen.home import project_root
+from loadgen.home import locustfile_path
 from loadgen.plugins import dump_kwargs
 
 ENDPOINTS = {"index": "/index", "query": "/search"}  # step method -> the one endpoint it sends
@@ -54,7 +54,7 @@ def locust_options(method: str, kwargs: Mapping[str, Any], *, target: TargetConf
     """The Locust command line of a load step, without the program name."""
     inputs = kwargs["inputs"]
     users = str(kwargs["num_clients"])
-    argv = ["-f", str(project_root() / "locustfiles" / f"{locustfile_of(kwargs)}.py"),
+    argv = ["-f", str(locustfile_path(locustfile_of(kwargs))),
             "--headless", "--only-summary", "-u", users, "-r", users, "-t", f"{kwargs['execution_time']:g}s",
             "--host", target.url, "--task-mix", f"{ENDPOINTS[method].lstrip('/')}:1",
             "--request-size", str(kwargs["request_size"]), "--top-k", str(kwargs.get("top_k", 10)),
