@@ -3,6 +3,7 @@ environment variables, the Dockerfiles' COPY sources and users, hadolint when in
 and the Flow image's health check run for real against the session's demo Flow."""
 from __future__ import annotations
 
+import ast
 import configparser
 import json
 import os
@@ -121,7 +122,9 @@ def test_the_loadgen_image_installs_real_extras_and_exposes_the_master_ports():
     extras = re.search(r'"\.\[([\w,]+)\]"', next(a for op, a in steps if op == "RUN" and "pip install" in a)).group(1)
     cfg = configparser.ConfigParser()
     cfg.read(ROOT / "setup.cfg")
-    assert set(extras.split(",")) <= set(cfg["options.extras_require"]) and {"locust", "aws"} <= set(extras.split(","))
+    # data: Pillow, for --dataset images:DIR and builtin:digits inside the image
+    assert set(extras.split(",")) <= set(cfg["options.extras_require"])
+    assert {"locust", "aws", "data"} <= set(extras.split(","))
     assert ("ENTRYPOINT", '["locust"]') in steps
     exposed = {p for op, a in steps if op == "EXPOSE" for p in a.split()}
     assert exposed == {"8089", "5557"}
@@ -150,3 +153,18 @@ def test_the_flow_images_health_check_answers_for_a_running_flow(flow):
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     env["JINA_PORT"] = str(flow.port + 1 if flow.port < 65535 else flow.port - 1)  # nothing listens there
     assert subprocess.run(command, env=env, capture_output=True, timeout=60).returncode != 0
+
+
+def test_the_loadgen_image_copies_what_the_build_reads_before_installing():
+    """setup.py copies SHIPPED (locustfiles, demo Flows) into the wheel: those, setup.py and
+    MANIFEST.in must be in the image before `pip install .` runs."""
+    steps = instructions(DOCKERFILES["docker/Dockerfile"])
+    install = next(i for i, (op, a) in enumerate(steps) if op == "RUN" and "pip install" in a)
+    copied = {source.rstrip("/") for op, args in steps[:install] if op == "COPY" for source in args.split()[:-1]}
+    setup_py = ast.parse((ROOT / "setup.py").read_text())
+    shipped = next(ast.literal_eval(node.value) for node in setup_py.body
+                   if isinstance(node, ast.Assign) and [t.id for t in node.targets] == ["SHIPPED"])
+    needed = {"setup.py", "setup.cfg", "pyproject.toml", "MANIFEST.in", "README.md", "loadgen", *shipped}
+    missing = [path for path in sorted(needed)
+               if not any(path == c or path.startswith(c + "/") for c in copied)]
+    assert missing == [], f"COPY {missing} before the pip install"
