@@ -4,11 +4,11 @@
 
 Each load-generating process appends to ``DIR/<pid>.txt`` one line per successful request:
 the ``response_time`` (ms, an unrounded float written with ``repr``) of Locust's ``request``
-event. loadgen fires that event from ``Session.record`` with ``Result.latency_s * 1000`` --
-in closed loop the very number its HDR histogram records (as ``round(latency_s * 1e6)`` µs).
-(Under ``--arrival-rate`` the histogram holds the latency corrected by the schedule lag, and
-the event the uncorrected one: use this file with closed loop only.) Failed requests go to
-``DIR/<pid>.failed``, one ``request_type name exception`` line each.
+event. loadgen fires that event from ``Session.record`` with ``Result.experienced_s * 1000``
+-- the very number its HDR histogram records (as ``round(seconds * 1e6)`` µs): in closed loop
+the latency, under ``--arrival-rate`` the latency corrected by the schedule lag (the
+uncorrected one is then only in the HDR metrics). Failed requests go to ``DIR/<pid>.failed``,
+one ``request_type name exception`` line each.
 """
 import importlib.util
 import os
