@@ -240,8 +240,9 @@ def _on_quitting(environment: Any) -> None:
         session.fleet.note_lost(runner)
     _stop_ticker(session)
     attempt("cannot close timeseries.csv and histograms.hlog", session.intervals.close_series)
-    code = attempt("the run's summary", lambda: finish_run(session, duration_s=session.clock.duration_s,
-                                                         users=getattr(runner, "target_user_count", None)))
+    code = attempt("cannot summarize the run (no table, summary.json or report.html; exit code 1)",
+                   lambda: finish_run(session, duration_s=session.clock.duration_s,
+                                      users=getattr(runner, "target_user_count", None)))
     if code is None:  # nothing to judge the SLO gates by: never pass silently
         code = 1
     if code:
