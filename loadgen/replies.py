@@ -44,14 +44,15 @@ def check_reply(raw: bytes, request: EncodedRequest) -> Reply:
     """Decode ``raw`` (a serialized ``DataRequestProto``) and validate it against ``request``.
 
     Parsed as ``ReplyView`` (same field numbers): match documents stay undecoded bytes
-    (measured: 25 instead of 33 µs per check of a reply with 10 docs of 10 matches).
+    (measured: 25 instead of 33 µs per check of a reply with 10 docs of 10 matches) and a
+    doc's matches are one map lookup.
     """
     try:
         msg = jp.ReplyView.FromString(raw)
         docs = _docs(msg)
     except DecodeError as exc:
         return Reply(0, (), ProtocolError(f"undecodable reply ({len(raw)} bytes): {exc}"))
-    routes = tuple(route_of(r) for r in msg.routes)
+    routes = tuple([route_of(r) for r in msg.routes])
     error = status_error(msg.header.status) or _validate(docs, routes, request)
     if request.match_field is None or error is not None:
         return Reply(len(docs), routes, error)
@@ -70,12 +71,12 @@ def _docs(msg: jp.ReplyView):
 
 def route_of(route: jp.RouteProto) -> Route:
     """A wire route as a :class:`Route` (end None when the Executor never answered)."""
-    end = _seconds(route.end_time) if route.HasField("end_time") else None
-    return Route(executor=route.executor, start_s=_seconds(route.start_time), end_s=end)
-
-
-def _seconds(ts) -> float:
-    return ts.seconds + ts.nanos * 1e-9
+    # Each field access on a parsed message builds a Python object: read each once, inline.
+    start, end = route.start_time, None
+    if route.HasField("end_time"):
+        stamp = route.end_time
+        end = stamp.seconds + stamp.nanos * 1e-9
+    return Route(route.executor, start.seconds + start.nanos * 1e-9, end)
 
 
 def status_error(status: jp.StatusProto) -> Optional[GatewayStatusError]:
@@ -140,10 +141,8 @@ def _match_count(doc: jp.DocView) -> int:
 
 def _matches(doc: jp.DocView) -> Sequence[bytes]:
     """The doc's match documents, still serialized (empty when it has none)."""
-    for entry in doc.data:
-        if entry.key == "matches":
-            return entry.value.doc_array.docs
-    return ()
+    node = doc.data.get("matches")
+    return () if node is None else node.doc_array.docs
 
 
 def truncate(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
@@ -209,38 +208,11 @@ def _schema_error(error: Any) -> str:
 
 
 def reply_request_id(raw: bytes) -> Optional[str]:
-    """``header.request_id`` of a serialized ``DataRequestProto``, reading only the header
-    field(s) (~3 µs, where parsing a 1 MB reply takes ~200 µs); None when ``raw`` is not a
-    valid message."""
+    """``header.request_id`` of a serialized ``DataRequestProto``, parsing the header alone
+    (``HeaderView``: ~0.5 µs where a pure-Python scan of the top-level fields took ~2 µs and
+    parsing a 1 MB reply ~200 µs; several header fields merge, as protobuf does); None when
+    ``raw`` is not a valid message."""
     try:
-        header = b"".join(_fields(raw, number=1))
-        return jp.HeaderProto.FromString(header).request_id
-    except (DecodeError, IndexError, ValueError):
+        return jp.HeaderView.FromString(raw).header.request_id
+    except DecodeError:
         return None
-
-
-def _fields(raw: bytes, *, number: int):
-    """The payloads of top-level length-delimited fields ``number`` (every field of
-    ``DataRequestProto`` is one); several occurrences merge, as protobuf does."""
-    pos = 0
-    while pos < len(raw):
-        key, pos = _varint(raw, pos)
-        if key & 7 != 2:
-            raise ValueError(f"unexpected wire type {key & 7}")
-        length, pos = _varint(raw, pos)
-        if pos + length > len(raw):
-            raise ValueError("truncated message")
-        if key >> 3 == number:
-            yield raw[pos:pos + length]
-        pos += length
-
-
-def _varint(raw: bytes, pos: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        byte = raw[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return value, pos
-        shift += 7

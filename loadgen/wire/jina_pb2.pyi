@@ -120,23 +120,28 @@ class DocListView(_message.Message):
 
 class DocView(_message.Message):
     __slots__ = ("data",)
+    class DataEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: NodeView
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[NodeView, _Mapping]] = ...) -> None: ...
     DATA_FIELD_NUMBER: _ClassVar[int]
-    data: _containers.RepeatedCompositeFieldContainer[DocEntryView]
-    def __init__(self, data: _Optional[_Iterable[_Union[DocEntryView, _Mapping]]] = ...) -> None: ...
-
-class DocEntryView(_message.Message):
-    __slots__ = ("key", "value")
-    KEY_FIELD_NUMBER: _ClassVar[int]
-    VALUE_FIELD_NUMBER: _ClassVar[int]
-    key: str
-    value: NodeView
-    def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[NodeView, _Mapping]] = ...) -> None: ...
+    data: _containers.MessageMap[str, NodeView]
+    def __init__(self, data: _Optional[_Mapping[str, NodeView]] = ...) -> None: ...
 
 class NodeView(_message.Message):
     __slots__ = ("doc_array",)
     DOC_ARRAY_FIELD_NUMBER: _ClassVar[int]
     doc_array: MatchListView
     def __init__(self, doc_array: _Optional[_Union[MatchListView, _Mapping]] = ...) -> None: ...
+
+class HeaderView(_message.Message):
+    __slots__ = ("header",)
+    HEADER_FIELD_NUMBER: _ClassVar[int]
+    header: HeaderProto
+    def __init__(self, header: _Optional[_Union[HeaderProto, _Mapping]] = ...) -> None: ...
 
 class MatchListView(_message.Message):
     __slots__ = ("docs",)
