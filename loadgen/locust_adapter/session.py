@@ -12,6 +12,7 @@ options and target, the request pools, the open-loop turns
 """
 from __future__ import annotations
 
+import itertools
 import logging
 import random
 from dataclasses import replace
@@ -68,6 +69,7 @@ class Session:
         self._rng = random.Random(options.payload.seed)
         self._endpoints = list(options.task_mix)
         self._weights = list(options.task_mix.values())
+        self._cum_weights = list(itertools.accumulate(self._weights))  # what choices() computes per call
 
     # -- what users call ------------------------------------------------------------
     @property
@@ -82,7 +84,7 @@ class Session:
 
     def pick_endpoint(self) -> str:
         """An endpoint drawn from ``--task-mix`` weights."""
-        return self._rng.choices(self._endpoints, self._weights)[0]
+        return self._rng.choices(self._endpoints, cum_weights=self._cum_weights)[0]
 
     def next_request(self, endpoint: str) -> EncodedRequest:
         if self.pools is None:

@@ -72,16 +72,22 @@ class JinaUserBase(User):
             raise
         finally:
             turns.end()
-        if turn is not None:
-            lag_s, interval_s = turn
-            result = replace(result, schedule_lag_s=lag_s, late=lag_s > interval_s)
-        if name is not None:
-            result = replace(result, endpoint=name)
+        if turn is not None or name is not None:
+            result = relabel(result, turn, name)
         if self.session.validator is not None and result.error is None:
             result = self.session.validate(result)
         self.session.record(result)
         return result
 
+
+def relabel(result: Result, turn: Optional[tuple[float, float]], name: Optional[str]) -> Result:
+    """``result`` with its open-loop ``turn`` (``(lag_s, interval_s)``: lag behind the
+    schedule, arrival interval) and/or the ``name`` it is counted under, in one copy."""
+    changes: dict = {} if name is None else {"endpoint": name}
+    if turn is not None:
+        lag_s, interval_s = turn
+        changes.update(schedule_lag_s=lag_s, late=lag_s > interval_s)
+    return replace(result, **changes)
 
 
 class JinaUser(JinaUserBase):
