@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/bench_clients.py [--users 10] [--duration 15] [--quick] [--rounds 1]
                                                  [--warmup 1] [--wait-quiet SECONDS]
                                                  [--protocols grpc,websocket,http]
+                                                 [--skip-throughput] [--throughput-users 32]
 
 For each protocol (gRPC, websocket, HTTP) in turn: starts the demo text Flow with that
 gateway (``bench_flow.demo_flow``: pre-indexes 200 docs through loadgen's transport so every
@@ -10,8 +11,10 @@ search returns 10 matches), runs that protocol's clients of :func:`client_specs`
 own subprocesses, one after the other (``--rounds`` times, interleaved), with the same
 users, window and payload -- 10 text docs per request to /search with top_k 10 -- and stops
 the Flow. Each helper measures its own window (see bench_window.py): wall seconds, process
-CPU seconds (all threads) and completed requests. Writes ``results/bench/bench.json`` and
-prints a table and the ratios against the targets. A Flow is stopped when its protocol is
+CPU seconds (all threads) and completed requests. Then, per protocol, the generator
+throughput (bench_throughput.py: one loadgen process at full speed against a zero-delay
+fake gateway). Writes ``results/bench/bench.json`` and prints a table and the ratios
+against the targets. A Flow is stopped when its protocol is
 done, also on errors, Ctrl-C and SIGTERM.
 
 Exit code: 0 when every client ran without failed requests (targets missed or met alike),
@@ -27,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+import bench_throughput
 from bench_flow import PAYLOAD, PREINDEX_DOCS, BenchError, demo_flow, run_helper, run_main
 from loadgen.flowctl import FLOW_PROTOCOLS, FlowConfig, FlowProcess, flow_python
 from loadgen.pools import endpoint_seed, request_specs
@@ -44,7 +48,7 @@ TARGETS = (
     ("cpu_per_req_vs_floor", "cpu_us_per_req", "floor-{protocol}", "<=", 1.2),
     ("cpu_per_req_vs_jina_client", "cpu_us_per_req", "jina-client-{protocol}", "<=", 0.25),
     ("rps_vs_jina_client", "rps", "jina-client-{protocol}", ">=", 1.4),
-    ("cpu_per_req_vs_gevent_floor", "cpu_us_per_req", "floor-{protocol}-gevent", None, None),
+    ("cpu_per_req_vs_gevent_floor", "cpu_us_per_req", "floor-{protocol}-gevent", "<=", 1.15),
 )
 
 
@@ -80,9 +84,11 @@ def client_specs(docs_file: Path) -> list[ClientSpec]:
         loadgen("loadgen-websocket", "websocket"),
         ClientSpec("jina-client-websocket", "websocket", flow_venv, "jina_client.py", jina),
         ClientSpec("floor-websocket", "websocket", venv, "floor_websocket.py"),
+        ClientSpec("floor-websocket-gevent", "websocket", venv, "floor_websocket_gevent.py"),
         loadgen("loadgen-http", "http"),
         ClientSpec("jina-client-http", "http", flow_venv, "jina_client.py", jina),
         ClientSpec("floor-http", "http", venv, "floor_http.py"),
+        ClientSpec("floor-http-gevent", "http", venv, "floor_http_gevent.py"),
     ]
 
 
@@ -97,11 +103,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     add_wait_quiet_option(parser, before="run")
     parser.add_argument("--protocols", default=",".join(FLOW_PROTOCOLS),
                         help=f"comma-separated protocols to run (default {','.join(FLOW_PROTOCOLS)})")
+    parser.add_argument("--skip-throughput", action="store_true",
+                        help="leave out the generator-throughput runs (bench_throughput.py)")
+    bench_throughput.add_options(parser)
     args = parser.parse_args(argv)
     if args.quick:
         args.duration = 5.0
-    if args.users < 1 or args.rounds < 1 or args.duration <= 0 or args.warmup < 0 or args.wait_quiet < 0:
-        parser.error("--users and --rounds must be >= 1, --duration > 0, --warmup and --wait-quiet >= 0")
+    if min(args.users, args.rounds, args.throughput_users) < 1 or args.duration <= 0 or \
+            min(args.warmup, args.wait_quiet, args.throughput_warmup) < 0:
+        parser.error("--users, --rounds and --throughput-users must be >= 1, --duration > 0, "
+                     "--warmup, --throughput-warmup and --wait-quiet >= 0")
     args.protocols = [p.strip() for p in args.protocols.split(",") if p.strip()]
     unknown = sorted(set(args.protocols) - set(FLOW_PROTOCOLS))
     if unknown or not args.protocols:
@@ -199,6 +210,7 @@ def run_config(args, ports: dict[str, int], revision: str) -> dict:
     return {
         "users": args.users, "duration_s": args.duration, "warmup_s": args.warmup, "rounds": args.rounds,
         "wait_quiet_s": args.wait_quiet, "protocols": args.protocols,
+        "throughput_users": None if args.skip_throughput else args.throughput_users,
         "aggregate": "rps and cpu_us_per_req: median over rounds; requests and failures: sums",
         "endpoint": "/search", "kind": PAYLOAD.kind, "request_size": PAYLOAD.request_size,
         "top_k": PAYLOAD.top_k, "preindexed_docs": PREINDEX_DOCS, "flow": "text", "flow_ports": ports,
@@ -239,12 +251,15 @@ def run(args) -> int:
         with demo_flow(protocol, log_dir=RESULTS_DIR / "flow") as flow:
             ports[protocol] = flow.port
             runs |= run_rounds([spec for spec in specs if spec.protocol == protocol], flow, args)
+    throughput = {} if args.skip_throughput else bench_throughput.measure(args.protocols, args)
     clients = {spec.name: aggregate(spec, runs[spec.name]) for spec in specs}
     config = run_config(args, ports, revision) | {"runs": run_records(runs)}
-    report = {"clients": clients, "ratios": ratios(clients), "config": config}
+    report = {"clients": clients, "ratios": ratios(clients), "generator_throughput": throughput, "config": config}
     (RESULTS_DIR / "bench.json").write_text(json.dumps(report, indent=2) + "\n")
-    print("\n" + render(report) + f"\n\nwritten: {RESULTS_DIR / 'bench.json'}", flush=True)
-    return 1 if any(c["failures"] for c in clients.values()) else 0
+    text = render(report) + ("\n\n" + bench_throughput.render(throughput) if throughput else "")
+    print("\n" + text + f"\n\nwritten: {RESULTS_DIR / 'bench.json'}", flush=True)
+    failures = [c["failures"] for c in clients.values()] + [t["failures"] for t in throughput.values()]
+    return 1 if any(failures) else 0
 
 
 def main() -> None:

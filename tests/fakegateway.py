@@ -1,14 +1,16 @@
-"""A stand-in Jina gateway (gRPC or HTTP) with a known latency, for measurement tests.
+"""A stand-in Jina gateway (gRPC, HTTP or websocket) with a known latency, for measurement tests.
 
 Run as a separate process (so that its work does not share the test's GIL)::
 
     python tests/fakegateway.py --port 50051 --delay-ms 2 [--stall-at EPOCH --stall-s 1]
-        [--schedule loguniform:MIN_MS,MAX_MS[,SHARE] --seed N] [--protocol grpc|http] [--log FILE]
+        [--schedule loguniform:MIN_MS,MAX_MS[,SHARE] --seed N] [--protocol grpc|http|websocket] [--log FILE]
 
 It answers like a Jina gateway: gRPC ``process_single_data`` with a valid
 ``DataRequestProto`` (every request doc comes back with ``top_k`` matches, from the request's
 parameters, and a gateway route), or, with ``--protocol http``, ``POST /<endpoint>`` with the
-HTTP gateway's JSON (docs and matches, no routes) and ``GET /dry_run``. Each answer takes
+HTTP gateway's JSON (docs and matches, no routes) and ``GET /dry_run``, or, with ``--protocol
+websocket``, one binary reply frame (the gRPC reply's bytes) per binary request frame on
+``ws://HOST:PORT/`` until the end-of-stream frame ``b'\\x00'``. Each answer takes
 ``--delay-ms``; during the stall window ``[stall_at, stall_at + stall_s)`` (wall clock) the
 server is frozen: a request arriving in it is answered at the window's end plus the delay.
 
@@ -17,13 +19,19 @@ server is frozen: a request arriving in it is answered at the window's end plus 
 ``[MIN_MS, MAX_MS]``; the others add nothing. The draws come from ``random.Random(--seed)`` in
 arrival order, so a run's multiset of sleeps is fixed by the seed and the request count.
 
+With ``--canned`` each kind of reply (gRPC/websocket: per endpoint, doc count and top_k;
+HTTP: per path and body) is built once and sent again for every request of that kind, with
+the request's own header (its request id): a cheap echo, so that a client's maximum rate
+is measured rather than the fake gateway's (benchmarks/bench_throughput.py). Doc ids and
+route times are then those of the first request of the kind.
+
 With ``--log`` it appends one line per request: its wall-clock arrival time, its endpoint and
 the id of its first document; with ``--schedule`` also the sleep in ms it was given on top of
 ``--delay-ms`` (0 for the requests outside the share).
 
 Concurrency: gRPC requests run on a pool of ``--threads`` (default 256) threads, and a
-sleeping request holds one, so keep the clients' concurrency below it. HTTP uses one thread
-per connection (Jina's clients keep one connection per user), without a cap.
+sleeping request holds one, so keep the clients' concurrency below it. HTTP and websocket use
+one thread per connection (Jina's clients keep one connection per user), without a cap.
 """
 from __future__ import annotations
 
@@ -75,9 +83,12 @@ class Schedule:
 
 class FakeGateway:
     def __init__(self, *, delay_s: float, stall_at: float, stall_s: float, log_path: str | None,
-                 schedule: Optional[Schedule] = None):
+                 schedule: Optional[Schedule] = None, canned: bool = False):
         self.delay_s, self.stall_at, self.stall_s = delay_s, stall_at, stall_s
         self.schedule = schedule
+        # --canned: replies built once per kind of request, so that the gateway costs little
+        # CPU per request (throughput measurements of the client)
+        self.canned: Optional[dict] = {} if canned else None
         self._log = open(log_path, "a", buffering=1) if log_path else None
         self._lock = threading.Lock()
 
@@ -106,17 +117,30 @@ class FakeGateway:
         request = jp.DataRequestProto.FromString(raw)
         docs = request.data.docs.docs
         self.wait(arrival, request.header.exec_endpoint, docs[0].data["id"].text if docs else "-")
-        return reply_to(request, arrival).SerializeToString()
+        if self.canned is None:
+            return reply_to(request, arrival).SerializeToString()
+        key = (request.header.exec_endpoint, len(docs), request.parameters["top_k"] if "top_k" in request.parameters else 0)
+        if key not in self.canned:  # the reply without its header; the request's header follows it
+            reply = reply_to(request, arrival)
+            reply.ClearField("header")
+            self.canned[key] = reply.SerializeToString()
+        return self.canned[key] + jp.DataRequestProto(header=request.header).SerializeToString()
 
     def process_json(self, path: str, body: bytes) -> bytes:
         """The HTTP gateway's answer to ``POST path`` with a JSON ``body``."""
         arrival = time.time()
+        if self.canned is not None and (path, body) in self.canned:
+            self.wait(arrival, path, "-")
+            return self.canned[(path, body)]
         request = json.loads(body)
         docs = request.get("data") or []
         self.wait(arrival, path, docs[0].get("id", "-") if docs else "-")
         top_k = int((request.get("parameters") or {}).get("top_k", 0))
         matches = [{"id": f"{j:032x}"} for j in range(top_k)]
-        return json.dumps({"data": [{"id": d.get("id"), "matches": matches} for d in docs]}).encode()
+        reply = json.dumps({"data": [{"id": d.get("id"), "matches": matches} for d in docs]}).encode()
+        if self.canned is not None:
+            self.canned[(path, body)] = reply
+        return reply
 
 
 def reply_to(request: jp.DataRequestProto, arrival: float) -> jp.DataRequestProto:
@@ -197,10 +221,35 @@ def serve_http(port: int, gateway: FakeGateway) -> _HttpServer:
     return server
 
 
+def serve_websocket(port: int, gateway: FakeGateway):
+    """Jina's websocket gateway, as far as loadgen speaks it: one binary reply frame per
+    binary request frame (a ``DataRequestProto``, answered as over gRPC) until ``b'\\x00'``,
+    and ``GET /dry_run`` (plain HTTP, the readiness probe)."""
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.server import serve as ws_serve
+
+    def handle(connection) -> None:
+        try:
+            for frame in connection:
+                if frame == b"\x00":
+                    return
+                connection.send(gateway.process(frame, None))
+        except ConnectionClosed:
+            pass
+
+    def dry_run(connection, request):
+        return connection.respond(200, '{"code": 0}') if request.path == "/dry_run" else None
+
+    server = ws_serve(handle, "127.0.0.1", port, compression=None, max_size=None, ping_interval=None,
+                      process_request=dry_run)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--protocol", choices=("grpc", "http"), default="grpc")
+    parser.add_argument("--protocol", choices=("grpc", "http", "websocket"), default="grpc")
     parser.add_argument("--delay-ms", type=float, default=1.0)
     parser.add_argument("--stall-at", type=float, default=0.0, help="epoch seconds")
     parser.add_argument("--stall-s", type=float, default=0.0)
@@ -208,12 +257,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=256, help="gRPC request threads")
     parser.add_argument("--log", default=None)
+    parser.add_argument("--canned", action="store_true",
+                        help="build each kind of reply once (same docs and matches, the request's own header): "
+                             "a cheap echo for measuring a client's throughput")
     args = parser.parse_args()
     schedule = Schedule.parse(args.schedule, seed=args.seed) if args.schedule else None
     gateway = FakeGateway(delay_s=args.delay_ms / 1000, stall_at=args.stall_at, stall_s=args.stall_s,
-                          log_path=args.log, schedule=schedule)
-    if args.protocol == "http":
-        serve_http(args.port, gateway)
+                          log_path=args.log, schedule=schedule, canned=args.canned)
+    if args.protocol in ("http", "websocket"):
+        (serve_http if args.protocol == "http" else serve_websocket)(args.port, gateway)
         print("ready", flush=True)
         threading.Event().wait()
     else:
