@@ -139,9 +139,9 @@ class EndpointStats:
         self.late += result.late
         if result.error is None:
             self.docs += result.docs_sent
-            for value, count in result.match_values:
-                self.match_values[value] += count
-            if result.match_values:
+            if result.match_values:  # only with --match-field
+                for value, count in result.match_values:
+                    self.match_values[value] += count
                 self.values_per_reply[sum(1 for value, _ in result.match_values if value != "-")] += 1
             if result.schedule_lag_s is None:
                 self.latency.record(result.latency_s)

@@ -64,9 +64,10 @@ def check_reply(raw: bytes, request: EncodedRequest) -> Reply:
 
 
 def _docs(msg: jp.ReplyView):
-    if msg.data.docs_bytes:  # the gateway may forward docs still serialized
-        return jp.DocListView.FromString(msg.data.docs_bytes).docs
-    return msg.data.docs.docs
+    data = msg.data
+    if data.docs_bytes:  # the gateway may forward docs still serialized
+        return jp.DocListView.FromString(data.docs_bytes).docs
+    return data.docs.docs
 
 
 def route_of(route: jp.RouteProto) -> Route:
@@ -95,15 +96,27 @@ def _validate(docs, routes: tuple[Route, ...], request: EncodedRequest) -> Optio
         if route.end_s is None:
             return ValidationError(f"executor {route.executor!r} did not answer (its route has no end time); "
                                    f"check the endpoint {request.endpoint!r} and target_executor")
-    return validate_docs([_match_count(doc) for doc in docs], request)
+    if request.expected_matches is None:  # no rule per doc: only their number is checked
+        return validate_docs(docs, request)
+    return validate_docs(match_counts(docs), request)
 
 
-def validate_docs(match_counts: Sequence[int], request: EncodedRequest) -> Optional[ValidationError]:
-    """Check the returned docs, given as their match counts (one entry per doc)."""
-    if len(match_counts) != request.n_docs:
-        return ValidationError(f"expected {request.n_docs} docs, got {len(match_counts)}")
+def match_counts(docs) -> list[int]:
+    """The number of matches of each doc (DocViews), 0 for a doc without matches."""
+    counts = []
+    for doc in docs:  # inline, not a call per doc: this runs for every reply
+        node = doc.data.get("matches")
+        counts.append(0 if node is None else len(node.doc_array.docs))
+    return counts
+
+
+def validate_docs(counts: Sequence[int], request: EncodedRequest) -> Optional[ValidationError]:
+    """Check the returned docs, given as their match counts (one entry per doc; any sequence
+    of the docs' length when ``request`` expects no number of matches)."""
+    if len(counts) != request.n_docs:
+        return ValidationError(f"expected {request.n_docs} docs, got {len(counts)}")
     if request.expected_matches is not None:
-        for got in match_counts:
+        for got in counts:
             if got != request.expected_matches:
                 return ValidationError(f"expected {request.expected_matches} matches, got {got}")
     return None
@@ -133,10 +146,6 @@ def json_match_values(docs: Sequence[Any], field: str) -> tuple[tuple[str, int],
             value = match.get(field) if isinstance(match, dict) else None
             counts["-" if value is None else str(value)] += 1
     return tuple(sorted(counts.items()))
-
-
-def _match_count(doc: jp.DocView) -> int:
-    return len(_matches(doc))
 
 
 def _matches(doc: jp.DocView) -> Sequence[bytes]:

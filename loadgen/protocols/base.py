@@ -71,12 +71,12 @@ class TransportBase:
 
     def _result(self, request: EncodedRequest, started_at: float, latency_s: float, bytes_out: int, *,
                 raw: bytes = b"", reply: Optional[Reply] = None, error: Optional[RequestFailure] = None) -> Result:
-        return Result(
-            endpoint=request.endpoint, protocol=self.protocol, started_at=started_at, latency_s=latency_s,
-            bytes_out=bytes_out, bytes_in=len(raw), docs_sent=request.n_docs,
-            docs_returned=reply.docs_returned if reply else 0, routes=reply.routes if reply else (),
-            error=reply.error if reply else error, match_values=reply.match_values if reply else (),
-        )
+        if reply is None:
+            return Result(request.endpoint, self.protocol, started_at, latency_s, bytes_out, len(raw),
+                          request.n_docs, error=error)
+        # Positional: one Result per request, and keyword passing costs ~1 µs in a loaded process.
+        return Result(request.endpoint, self.protocol, started_at, latency_s, bytes_out, len(raw), request.n_docs,
+                      reply.docs_returned, reply.routes, reply.error, None, False, reply.match_values)
 
     def close(self) -> None:  # pragma: no cover - overridden
         pass
