@@ -5,7 +5,8 @@ checks): about 2 µs per value, paid on the load-generating hub for every reques
 per-Executor part of it. :class:`~loadgen.metrics.LatencyHistogram` instead appends each
 value to a plain list (~0.1 µs) and folds the list into its HdrHistogram with
 :func:`record_values` when the histogram is read or the list is long: the index arithmetic
-of ``HdrHistogram._counts_index_for`` over a numpy array, one ``bincount``, and hdrh's own
+of ``HdrHistogram._counts_index_for`` over a numpy array, the distinct counters' occurrences
+added in place (``np.unique``), and hdrh's own
 bookkeeping (``total_count``, ``min_value``, ``max_value``). The counters, and so every
 figure and every encoded blob, are exactly those of calling ``record_value`` once per value
 (tests/test_hdr_record.py checks that, value by value, over the whole range).
@@ -42,7 +43,10 @@ def record_values(hist: HdrHistogram, values: Sequence[int]) -> None:
         if not len(array):
             return
     counts = np.ctypeslib.as_array(hist.counts)
-    counts += np.bincount(index, minlength=hist.counts_len).astype(counts.dtype, copy=False)
+    # Only the counters hit (a bincount over all 23,552 would cost ~0.1 ms per fold whatever its size).
+    index, occurrences = np.unique(index, return_counts=True)
+    counts[index] += occurrences.astype(counts.dtype, copy=False)
     hist.total_count += len(array)
     hist.min_value = min(hist.min_value, int(array.min()))
     hist.max_value = max(hist.max_value, int(array.max()))
+
