@@ -1,6 +1,7 @@
 """The ``loadgen`` console script: ``loadgen flow up`` starts a demo Flow, ``loadgen report``
 re-renders saved runs, ``loadgen replay make|check`` writes and checks replay files,
-``loadgen run SCENARIO.yml`` runs a scenario (docs/scenarios.md).
+``loadgen run SCENARIO.yml`` runs a scenario (docs/scenarios.md), ``loadgen compare BASE NEW``
+judges two runs (docs/compare.md).
 
 Only argv parsing and wiring live here; every command is one call into the library.
 Exit codes: 0 success, 1 runtime failure (e.g. the Flow died), 2 bad usage.
@@ -16,6 +17,7 @@ from typing import Optional, Sequence
 from pathlib import Path
 
 from loadgen.cloud.cli import add_commands as add_cloud_commands
+from loadgen.compare.cli import add_commands as add_compare_commands
 from loadgen.console import progress_bar
 from loadgen.errors import CloudError, ConfigError, FlowError
 from loadgen.config import parse_image_shape, parse_task_mix
@@ -57,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_replay_commands(commands)
     add_cloud_commands(commands)  # fleet, s3 (loadgen/cloud/cli.py; boto3 imported only when run)
     _add_run_command(commands)
+    add_compare_commands(commands)  # compare BASE NEW, --history (loadgen/compare/cli.py)
     return parser
 
 

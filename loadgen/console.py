@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Optional, TextIO
 
 from loadgen.reports.scenario_table import cell_text, columns_of, render_text
+from loadgen.reports.text import format_columns
 
 PROGRESS_MIN_LINES = 200_000
 
@@ -130,3 +131,27 @@ def progress_bar(total: int, description: str) -> Iterator[Optional[Callable[[in
     with Progress(console=RichConsole(stderr=True), transient=True) as bar:
         task = bar.add_task(description, total=total)
         yield lambda done: bar.update(task, completed=done)
+
+
+VERDICT_STYLES = {"worse": "bold red", "better": "green"}
+
+
+def print_verdicts(title: str, head: list[str], rows: list[list[str]], *, stream: TextIO = sys.stdout) -> None:
+    """A ``loadgen compare`` table: on a terminal a rich table whose ``verdict`` column is
+    coloured (worse red, better green; rich honours ``NO_COLOR``), else the fixed-width
+    text of :func:`loadgen.reports.text.format_columns`."""
+    if rows and hasattr(stream, "isatty") and stream.isatty():
+        from rich import box
+        from rich.console import Console as RichConsole
+        from rich.table import Table
+        from rich.text import Text
+
+        table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
+        for column in head:
+            table.add_column(column, justify="left" if column in ("step", "endpoint", "verdict") else "right")
+        for row in rows:
+            table.add_row(*(Text(cell, style=VERDICT_STYLES.get(cell, "") if column == "verdict" else "")
+                            for column, cell in zip(head, row)))
+        RichConsole(file=stream).print(table)
+        return
+    print(f"{title}\n{format_columns(head, [tuple(r) for r in rows])}", file=stream, flush=True)
