@@ -136,10 +136,11 @@ def progress_bar(total: int, description: str) -> Iterator[Optional[Callable[[in
 VERDICT_STYLES = {"worse": "bold red", "better": "green"}
 
 
-def print_verdicts(title: str, head: list[str], rows: list[list[str]], *, stream: TextIO = sys.stdout) -> None:
+def print_verdicts(title: str, head: list[str], rows: list[list[str]], *, stream: Optional[TextIO] = None) -> None:
     """A ``loadgen compare`` table: on a terminal a rich table whose ``verdict`` column is
     coloured (worse red, better green; rich honours ``NO_COLOR``), else the fixed-width
-    text of :func:`loadgen.reports.text.format_columns`."""
+    text of :func:`loadgen.reports.text.format_columns` (``stream``: stdout by default)."""
+    stream = stream or sys.stdout
     if rows and hasattr(stream, "isatty") and stream.isatty():
         from rich import box
         from rich.console import Console as RichConsole

@@ -33,8 +33,9 @@ CSV_COLUMNS = ("run", "label", "dir", "step", "kind", "name", "metric", "value",
 LATENCY_LINES = ("p50", "p95", "p99", "p999")
 
 
-def run_history(config: CompareConfig, *, stream: TextIO = sys.stdout) -> int:
+def run_history(config: CompareConfig, *, stream: Optional[TextIO] = None) -> int:
     """Compare each run with the one before it; write history.csv and history.html."""
+    stream = stream or sys.stdout
     check_settings(config.settings)
     if len(config.dirs) < 2:
         raise ConfigError("--history needs at least two results directories, oldest first")

@@ -60,8 +60,9 @@ def judge_pair(base: Loaded, new: Loaded, settings: Settings, out: Path) -> Comp
     return comparison
 
 
-def run_compare(config: CompareConfig, *, stream: TextIO = sys.stdout) -> int:
+def run_compare(config: CompareConfig, *, stream: Optional[TextIO] = None) -> int:
     """``loadgen compare BASE NEW``; returns the exit code (0, or 4 on a regression)."""
+    stream = stream or sys.stdout
     check_settings(config.settings)
     if len(config.dirs) != 2:
         raise ConfigError(f"compare takes two directories, BASE and NEW (got {len(config.dirs)}); "

@@ -70,12 +70,17 @@ def percentiles_of(counts: np.ndarray, values: np.ndarray, percentiles: Sequence
     ascending), by HdrHistogram's rule: the value of the first bucket whose cumulative count
     reaches ``max(1, int(p / 100 * total + 0.5))``. Returns rows × len(percentiles)."""
     cumulative = np.cumsum(counts, axis=1)
+    rows, width = cumulative.shape
     total = cumulative[:, -1]
-    out = np.empty((counts.shape[0], len(percentiles)))
+    # One sorted search over all rows: row r's cumulative counts shifted by r * (max total + 1)
+    # stay increasing across rows, so each target finds its bucket inside its own row.
+    shift = (np.arange(rows) * (total.max() + 1.0))[:, None]
+    flat = (cumulative + shift).ravel()
+    out = np.empty((rows, len(percentiles)))
     for j, p in enumerate(percentiles):
         target = np.maximum(1.0, np.floor(p / 100.0 * total + 0.5))
-        index = (cumulative < target[:, None] - 1e-9).sum(axis=1)
-        out[:, j] = values[np.minimum(index, len(values) - 1)]
+        index = np.searchsorted(flat, target + shift[:, 0] - 1e-6) - np.arange(rows) * width
+        out[:, j] = values[np.clip(index, 0, width - 1)]
     return out
 
 
