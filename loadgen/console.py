@@ -4,7 +4,8 @@
   progress bar per load step (plain lines instead when stderr is not a terminal), and the
   results table on stdout (a rich table on a terminal wide enough, plain text otherwise);
 - :func:`render_rich` -- a scenario's results table as a rich ``Table``;
-- :func:`progress_bar` -- a progress callback for long jobs such as ``loadgen replay make``.
+- :func:`progress_bar` -- a progress callback for long jobs such as ``loadgen replay make``;
+- :func:`print_verdicts` -- ``loadgen compare``'s table, its verdicts coloured on a terminal.
 
 This is the one module that imports rich (the architecture test allows one other). rich
 comes with the ``locust`` extra, so it is imported only when something is drawn on a

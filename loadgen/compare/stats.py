@@ -15,8 +15,9 @@ points), and the degrees of freedom that error rests on. Where the error comes f
   intervals the plain bootstrap is too sure of itself (Hesterberg's expanded interval).
 
 :func:`judge` compares two estimates: the change (new / base - 1, or new - base in
-percentage points), and the **confidence** that its direction is real: a one-sided Welch
-t test on the two errors (Welch-Satterthwaite degrees of freedom). A change is ``worse``
+percentage points), and the **confidence** that its direction is real: a one-sided t test
+of the difference, with both sides given the larger of the two errors and the smaller of
+their degrees of freedom (:func:`welch_confidence` says why). A change is ``worse``
 (``better``) only when it goes beyond the limit in the bad (good) direction **and** the
 confidence reaches the level (default 0.99); otherwise ``same``. Resamples come from a
 seeded generator: the same runs give the same verdicts.
@@ -58,11 +59,8 @@ class Judgement:
 # -- one run: bootstrap over its report intervals -------------------------------------------
 def resample_weights(n: int, resamples: int, rng: np.random.Generator) -> np.ndarray:
     """``resamples`` × ``n`` multiplicities: how often each interval was drawn (each row sums to n)."""
-    picks = rng.integers(0, n, size=(resamples, n))
-    rows = np.repeat(np.arange(resamples), n)
-    weights = np.zeros((resamples, n))
-    np.add.at(weights, (rows, picks.ravel()), 1.0)
-    return weights
+    picks = rng.integers(0, n, size=(resamples, n)) + (np.arange(resamples) * n)[:, None]
+    return np.bincount(picks.ravel(), minlength=resamples * n).reshape(resamples, n).astype(float)
 
 
 def percentiles_of(counts: np.ndarray, values: np.ndarray, percentiles: Sequence[float]) -> np.ndarray:

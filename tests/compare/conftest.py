@@ -24,9 +24,11 @@ from loadgen.results import Result
 
 
 def write_run(path: Path, endpoints: Mapping[str, Sequence[np.ndarray]], *, failures: Mapping[str, Sequence[int]] | None = None,
-              interval_s: float = 1.0, label: str | None = None) -> Path:
+              executors: Mapping[str, Sequence[np.ndarray]] | None = None, interval_s: float = 1.0,
+              label: str | None = None) -> Path:
     """A run whose endpoint ``name`` had, in report interval ``i``, the latencies (seconds)
-    ``endpoints[name][i]`` and ``failures[name][i]`` failed requests."""
+    ``endpoints[name][i]`` and ``failures[name][i]`` failed requests (and Executor ``name``
+    the times ``executors[name][i]``)."""
     writer, total = TimeSeriesWriter(path, start_epoch=0.0), Metrics()
     intervals = len(next(iter(endpoints.values())))
     for i in range(intervals):
@@ -38,6 +40,9 @@ def write_run(path: Path, endpoints: Mapping[str, Sequence[np.ndarray]], *, fail
             for _ in range((failures or {}).get(name, [0] * intervals)[i]):
                 metrics.add(Result(endpoint=name, protocol="grpc", started_at=0.0, latency_s=0.001, bytes_out=1,
                                    error=ConnectError("refused")))
+        for name, per_interval in (executors or {}).items():
+            for seconds in per_interval[i]:
+                metrics.add_time("executor", name, float(seconds))
         writer.write_interval(metrics, start_epoch=i * interval_s, end_epoch=(i + 1) * interval_s)
         total.merge(metrics)
     writer.close()

@@ -7,8 +7,10 @@ import numpy as np
 import pytest
 
 from loadgen.compare.comparison import compare
+from loadgen.compare.records import Settings
 from loadgen.compare.runs import load
 from loadgen.compare.stats import student_t_sf
+from loadgen.compare.thresholds import Thresholds
 
 from .conftest import lognormal_intervals, write_capacity, write_run, write_scenario
 
@@ -51,6 +53,20 @@ def test_failures_are_compared_in_percentage_points(tmp_path):
     row = _rows(compare(load(base, "BASE"), load(new, "NEW")))[("/search", "failures")]
     assert row.base == 0.0 and row.new == pytest.approx(100 * 3 / 103)
     assert row.verdict == "worse" and row.change_text() == "+2.91pp"
+
+
+def test_executors_are_compared_by_latency_and_limits_can_name_them(tmp_path):
+    def run(path, seed, encoder_ms):
+        rng = np.random.default_rng(seed)
+        return write_run(path, {"/search": lognormal_intervals(rng, intervals=20, per=100, median_ms=12, sigma=0.1)},
+                         executors={"encoder": lognormal_intervals(rng, intervals=20, per=100, median_ms=encoder_ms,
+                                                                   sigma=0.1)})
+    base, new = load(run(tmp_path / "base", 1, 4), "BASE"), load(run(tmp_path / "new", 2, 5), "NEW")
+    rows = _rows(compare(base, new), "encoder")
+    assert set(rows) == {("encoder", m) for m in ("p50", "p95", "p99", "p999")}  # no req/s or failures
+    assert rows[("encoder", "p50")].kind == "executor" and rows[("encoder", "p50")].verdict == "worse"
+    relaxed = Settings(thresholds=Thresholds.parse(["encoder:p50:+30%", "encoder:p95:+30%", "encoder:p99:+30%"]))
+    assert {r.verdict for r in compare(base, new, relaxed).rows if r.name == "encoder"} == {"same"}
 
 
 def _reps(tmp_path, side, medians, seed):
