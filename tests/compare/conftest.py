@@ -58,16 +58,20 @@ def lognormal_intervals(rng: np.random.Generator, *, intervals: int, per: int, m
     return [median_ms / 1000.0 * rng.lognormal(0.0, sigma, size=per) for _ in range(intervals)]
 
 
-def write_scenario(path: Path, runs: Mapping[tuple[str, str, int], Path]) -> Path:
-    """A scenario directory: ``runs[(job, step, repetition)]`` is a run directory moved to
-    ``path/job/point1_repN/step`` (its results.json lists them, as the runner writes it)."""
+def write_scenario(path: Path, runs: Mapping[tuple, Path]) -> Path:
+    """A scenario directory: ``runs[(job, step, repetition)]`` (or ``(job, step, repetition,
+    params)`` with ``params`` a tuple of ``(name, value)`` of a sweep point) is a run directory
+    moved to ``path/job/POINT_repN/step`` (``point1`` or ``name=value``), listed in
+    results.json as the runner writes it."""
     steps = []
-    for (job, step, rep), source in runs.items():
-        target = path / job / f"point1_rep{rep}" / step
+    for (job, step, rep, *rest), source in runs.items():
+        params = dict(rest[0]) if rest else {}
+        point = "_".join(f"{k}={v}" for k, v in params.items()) or "point1"
+        target = path / job / f"{point}_rep{rep}" / step
         target.parent.mkdir(parents=True, exist_ok=True)
         source.rename(target)
-        steps.append({"job": job, "params": {}, "repetition": rep, "step": step, "status": "ok",
-                      "results_dir": f"/elsewhere/{job}/point1_rep{rep}/{step}", "figures": {}, "executors": {}})
+        steps.append({"job": job, "params": params, "repetition": rep, "step": step, "status": "ok",
+                      "results_dir": f"/elsewhere/{job}/{point}_rep{rep}/{step}", "figures": {}, "executors": {}})
     (path / "results.json").write_text(json.dumps({"scenario": "s.yml", "table": [], "steps": steps}))
     return path
 

@@ -11,6 +11,7 @@ from loadgen.compare.records import Settings
 from loadgen.compare.runs import load
 from loadgen.compare.stats import student_t_sf
 from loadgen.compare.thresholds import Thresholds
+from loadgen.errors import ConfigError
 
 from .conftest import lognormal_intervals, write_capacity, write_run, write_scenario
 
@@ -128,3 +129,19 @@ def test_capacity_searches_compare_by_their_brackets(tmp_path, new_rate, trials,
     (row,) = compare(load(base, "BASE"), load(new, "NEW")).rows
     assert (row.metric, row.verdict) == ("max_rate", verdict)
     assert row.method.startswith("search brackets [100, 120) / ")
+
+
+def test_scenario_steps_pair_by_job_sweep_point_and_step(tmp_path):
+    def scenario(name, points, seed):
+        return write_scenario(tmp_path / name, {("sweep", "02-query", 1, (("replicas", replicas),)):
+                                                _run(tmp_path / f"{name}-{replicas}", seed + replicas, search=ms)
+                                                for replicas, ms in points.items()})
+    base = scenario("base", {1: 10}, 70)
+    new = scenario("new", {2: 12}, 80)
+    with pytest.raises(ConfigError, match="^nothing in common: "):
+        compare(load(base, "BASE"), load(new, "NEW"))
+    both = scenario("both", {1: 10, 2: 20}, 90)
+    comparison = compare(load(both, "BASE"), load(new, "NEW"))
+    assert {r.set for r in comparison.rows} == {"sweep · replicas=2 · 02-query"}
+    assert comparison.only_in_base == ["sweep · replicas=1 · 02-query"]
+    assert _rows(comparison)[("/search", "p50")].verdict == "better"  # 20 ms -> 12 ms
