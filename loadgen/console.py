@@ -138,9 +138,10 @@ VERDICT_STYLES = {"worse": "bold red", "better": "green"}
 
 
 def print_verdicts(title: str, head: list[str], rows: list[list[str]], *, stream: Optional[TextIO] = None) -> None:
-    """A ``loadgen compare`` table: on a terminal a rich table whose ``verdict`` column is
-    coloured (worse red, better green; rich honours ``NO_COLOR``), else the fixed-width
-    text of :func:`loadgen.reports.text.format_columns` (``stream``: stdout by default)."""
+    """A ``loadgen compare`` table: on a terminal wide enough for every cell in full, a rich
+    table whose ``verdict`` column is coloured (worse red, better green; rich honours
+    ``NO_COLOR``); else the fixed-width text of :func:`loadgen.reports.text.format_columns`
+    (``stream``: stdout by default)."""
     stream = stream or sys.stdout
     if rows and hasattr(stream, "isatty") and stream.isatty():
         from rich import box
@@ -148,12 +149,15 @@ def print_verdicts(title: str, head: list[str], rows: list[list[str]], *, stream
         from rich.table import Table
         from rich.text import Text
 
+        console = RichConsole(file=stream)
         table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
         for column in head:
-            table.add_column(column, justify="left" if column in ("step", "endpoint", "verdict") else "right")
+            table.add_column(column, justify="left" if column in ("step", "endpoint", "verdict") else "right",
+                             no_wrap=True)
         for row in rows:
             table.add_row(*(Text(cell, style=VERDICT_STYLES.get(cell, "") if column == "verdict" else "")
                             for column, cell in zip(head, row)))
-        RichConsole(file=stream).print(table)
-        return
+        if console.measure(table, options=console.options.update(max_width=10**4)).maximum <= console.width:
+            console.print(table)
+            return
     print(f"{title}\n{format_columns(head, [tuple(r) for r in rows])}", file=stream, flush=True)
