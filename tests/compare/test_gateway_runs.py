@@ -42,13 +42,16 @@ def test_20_ms_against_10_ms_is_worse_exit_4_the_endpoints_named(launch_fake_gat
 
 
 def test_runs_at_the_same_delay_raise_no_regression(launch_fake_gateway, tmp_path, capsys):
-    """Three pairs of runs at 10 ms, each compared both ways: six comparisons of 12 figures.
+    """Three pairs of runs at 25 ms, each compared both ways: six comparisons of 12 figures.
     A figure needs to move beyond its limit (10 % for p50-p99) *and* be 99 % sure; for a
-    figure whose estimate is calibrated the chance of a false `worse` is below 1 %, and
-    below the limit it is nil, so p50-p99 (which move by a few % between such runs) are
-    safe by a wide margin. The test shows the tails too stay quiet."""
+    figure whose estimate is calibrated the chance of a false `worse` is below 1 % even at
+    limit 0 (tests/compare/test_stats.py), and for a change within the limit it is nil.
+    25 ms rather than 10: side by side, one of the two Locust processes may still be starved
+    of CPU for a second by other work on this shared machine, and 10 % of 10 ms is a single
+    scheduling hiccup -- a real difference between the runs that no statistic of single runs
+    can call noise (docs/compare.md)."""
     for pair in range(3):
-        a, b = side_by_side(launch_fake_gateway, tmp_path / f"pair{pair}", [10, 10], ["a", "b"], seconds=5)
+        a, b = side_by_side(launch_fake_gateway, tmp_path / f"pair{pair}", [25, 25], ["a", "b"], seconds=5)
         for base, new in ((a, b), (b, a)):
             code = main(["compare", str(base), str(new), "-o", str(tmp_path / f"out{pair}")])
             rows = json.loads((tmp_path / f"out{pair}/compare.json").read_text())["rows"]
