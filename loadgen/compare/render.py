@@ -60,8 +60,12 @@ def footer(comparison: Comparison) -> list[str]:
     noted = [r.title() for r in comparison.rows if r.note]
     if noted:
         lines.append(f"no verdict (fewer than {MIN_TAIL} requests beyond the percentile in a run): {', '.join(noted)}")
-    lines.append(f"a verdict needs the change beyond its limit and {comparison.level * 100:g}% confidence that it is "
-                 f"more than the runs' own noise (docs/compare.md)")
+    if any(r.kind == "capacity" for r in comparison.rows):
+        lines.append("a verdict needs the change beyond its limit and the two searches' brackets apart "
+                     "(docs/compare.md)")
+    else:
+        lines.append(f"a verdict needs the change beyond its limit and {comparison.level * 100:g}% confidence that "
+                     f"it is more than the runs' own noise (docs/compare.md)")
     return lines
 
 
