@@ -43,8 +43,9 @@ def test_compare_html_shows_both_runs_curves(launch_fake_gateway, tmp_path, page
         assert "base: v1" in legend and "new: v2" in legend
     spectrum = page.locator("svg.chart", has_text="/search: latency by percentile")
     assert spectrum.count() == 1
-    # the slower run's curve lies above: at every percentile its y (SVG: smaller is higher) is smaller
-    base_curve, new_curve = (spectrum.locator("polyline").nth(j).get_attribute("points") for j in range(2))
-    above = [float(n.split(",")[1]) < float(b.split(",")[1]) for b, n in zip(base_curve.split(), new_curve.split())]
-    assert sum(above) >= 0.9 * len(above)
+    # the slower run's curve lies above the other from 0 % to p90 (SVG: a smaller y is higher);
+    # beyond, both are the shared machine's hiccups, in either order
+    base_curve, new_curve = (spectrum.locator("polyline").nth(j).get_attribute("points").split() for j in range(2))
+    body = [(b, n) for b, n in zip(base_curve, new_curve)][:11]  # the spectrum's first 11 points: 0 % ... 90 %
+    assert all(float(n.split(",")[1]) < float(b.split(",")[1]) for b, n in body)
     assert page.locator("#comparison td.worse").count() >= 2
