@@ -1,7 +1,8 @@
 """The ``loadgen`` console script: ``loadgen flow up`` starts a demo Flow, ``loadgen report``
 re-renders saved runs, ``loadgen replay make|check`` writes and checks replay files,
-``loadgen run SCENARIO.yml`` runs a scenario (docs/scenarios.md), ``loadgen locustfile NAME``
-prints where a shipped locustfile is.
+``loadgen run SCENARIO.yml`` runs a scenario (docs/scenarios.md), ``loadgen compare BASE NEW``
+judges two runs (docs/compare.md), ``loadgen locustfile NAME`` prints where a shipped
+locustfile is.
 
 Only argv parsing and wiring live here; every command is one call into the library.
 Exit codes: 0 success, 1 runtime failure (e.g. the Flow died), 2 bad usage (including a
@@ -18,6 +19,7 @@ from typing import Optional, Sequence
 from pathlib import Path
 
 from loadgen.cloud.cli import add_commands as add_cloud_commands
+from loadgen.compare.cli import add_commands as add_compare_commands
 from loadgen.console import progress_bar
 from loadgen.errors import CloudError, ConfigError, FlowError
 from loadgen.extras import missing_extra
@@ -65,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                         "e.g. locust -f \"$(loadgen locustfile image)\"")
     locustfile.add_argument("name", choices=LOCUSTFILES, help="which one: " + ", ".join(LOCUSTFILES))
     locustfile.set_defaults(handler=lambda args: print(locustfile_path(args.name)) or 0)
+    add_compare_commands(commands)  # compare BASE NEW, --history (loadgen/compare/cli.py)
     return parser
 
 

@@ -4,7 +4,8 @@
   progress bar per load step (plain lines instead when stderr is not a terminal), and the
   results table on stdout (a rich table on a terminal wide enough, plain text otherwise);
 - :func:`render_rich` -- a scenario's results table as a rich ``Table``;
-- :func:`progress_bar` -- a progress callback for long jobs such as ``loadgen replay make``.
+- :func:`progress_bar` -- a progress callback for long jobs such as ``loadgen replay make``;
+- :func:`print_verdicts` -- ``loadgen compare``'s table, its verdicts coloured on a terminal.
 
 This is the one module that imports rich (the architecture test allows one other). rich
 comes with the ``locust`` extra, so it is imported only when something is drawn on a
@@ -20,6 +21,7 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Optional, TextIO
 
 from loadgen.reports.scenario_table import cell_text, columns_of, render_text
+from loadgen.reports.text import format_columns
 
 PROGRESS_MIN_LINES = 200_000
 
@@ -130,3 +132,32 @@ def progress_bar(total: int, description: str) -> Iterator[Optional[Callable[[in
     with Progress(console=RichConsole(stderr=True), transient=True) as bar:
         task = bar.add_task(description, total=total)
         yield lambda done: bar.update(task, completed=done)
+
+
+VERDICT_STYLES = {"worse": "bold red", "better": "green"}
+
+
+def print_verdicts(title: str, head: list[str], rows: list[list[str]], *, stream: Optional[TextIO] = None) -> None:
+    """A ``loadgen compare`` table: on a terminal wide enough for every cell in full, a rich
+    table whose ``verdict`` column is coloured (worse red, better green; rich honours
+    ``NO_COLOR``); else the fixed-width text of :func:`loadgen.reports.text.format_columns`
+    (``stream``: stdout by default)."""
+    stream = stream or sys.stdout
+    if rows and hasattr(stream, "isatty") and stream.isatty():
+        from rich import box
+        from rich.console import Console as RichConsole
+        from rich.table import Table
+        from rich.text import Text
+
+        console = RichConsole(file=stream)
+        table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
+        for column in head:
+            table.add_column(column, justify="left" if column in ("step", "endpoint", "verdict") else "right",
+                             no_wrap=True)
+        for row in rows:
+            table.add_row(*(Text(cell, style=VERDICT_STYLES.get(cell, "") if column == "verdict" else "")
+                            for column, cell in zip(head, row)))
+        if console.measure(table, options=console.options.update(max_width=10**4)).maximum <= console.width:
+            console.print(table)
+            return
+    print(f"{title}\n{format_columns(head, [tuple(r) for r in rows])}", file=stream, flush=True)

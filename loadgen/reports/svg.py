@@ -16,8 +16,10 @@ Series = dict[str, Sequence[tuple[float, float]]]
 
 
 def line_chart(series: Series, *, title: str, x_label: str, y_label: str,
-               x_ticks: Callable[[float, float], list[tuple[float, str]]] | None = None) -> str:
-    """Lines of ``(x, y)`` points, one per series name, with axes, ticks and a legend."""
+               x_ticks: Callable[[float, float], list[tuple[float, str]]] | None = None,
+               marks: Sequence[tuple[float, float, str]] = ()) -> str:
+    """Lines of ``(x, y)`` points, one per series name, with axes, ticks and a legend;
+    ``marks``: ``(x, y, note)`` points circled in red (class ``mark``, the note as tooltip)."""
     points = [p for values in series.values() for p in values if math.isfinite(p[0]) and math.isfinite(p[1])]
     if not points:
         return _empty(title)
@@ -33,6 +35,8 @@ def line_chart(series: Series, *, title: str, x_label: str, y_label: str,
         coords = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in values)
         parts.append(f'<polyline fill="none" stroke="{color}" stroke-width="1.6" points="{coords}"/>')
         parts.append(_legend_entry(i, name, color))
+    parts += [f'<circle class="mark" cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="6" fill="none" stroke="#d62728" '
+              f'stroke-width="2"><title>{escape(note)}</title></circle>' for x, y, note in marks]
     return _svg(parts)
 
 

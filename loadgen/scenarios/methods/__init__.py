@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from loadgen.scenarios.methods import index_query, report, s3, start_flow, terminate_flow, workspace
+from loadgen.scenarios.methods import compare, index_query, report, s3, start_flow, terminate_flow, workspace
 from loadgen.scenarios.methods.base import Method, Preceding, StepFailed, StepRun, StepSource
 from loadgen.scenarios.model import Step
 
@@ -27,6 +27,7 @@ METHODS: dict[str, Method] = {
     "upload_to_s3": s3.UPLOAD,
     "download_from_s3": s3.DOWNLOAD,
     "report": report.METHOD,
+    "compare": compare.METHOD,
 }
 
 
