@@ -234,6 +234,7 @@ def _on_quitting(environment: Any) -> None:
     if isinstance(runner, LocalRunner) and runner.state not in (STATE_STOPPED, STATE_INIT):
         runner.quit()  # e.g. SIGTERM: stop the users first so that the summary is final
     bootstrap.stop_demo_flow(session)  # no user is running any more; the table should be the last output
+    session.stop_refills()
     if isinstance(runner, WorkerRunner):
         return
     session.clock.stop()

@@ -121,6 +121,14 @@ class Session:
             self.refills = refill_executor()
         return self.refills
 
+    def stop_refills(self) -> None:
+        """End the replay producer and the refill threads once no user takes data any more
+        (``quitting``): a library run's process goes on to other runs."""
+        self.replay.close()
+        if self.refills is not None:
+            self.refills.shutdown(wait=False)
+            self.refills = None
+
     def record_data_wait(self, seconds: float) -> None:
         """A user waited ``seconds`` for its request's data (a refill or the replay producer
         not ready), before the timed span: counted in ``summary.json`` ``dataset.waits``."""

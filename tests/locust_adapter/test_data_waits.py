@@ -85,6 +85,9 @@ def test_a_dataset_session_refills_in_native_threads_and_records_the_waits():
     session.record_data_wait(0.125)
     waits = session.intervals.current.data_waits
     assert waits.count >= 1 and waits.seconds >= 0.125
+    session.stop_refills()  # at quitting: the threads end, a later run makes new ones
+    assert session.refills is None and session.refill_threads() is not None
+    session.stop_refills()
 
 
 @pytest.fixture(autouse=True)
