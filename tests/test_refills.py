@@ -148,7 +148,7 @@ def test_waits_merge_and_reach_the_summary_and_its_note():
         merged.merge(Metrics.decode(worker.encode()))
     summary = summarize(merged, duration_s=10, run={"dataset": {"spec": "images:x", "count": 3}})
     assert summary["dataset"] == {"spec": "images:x", "count": 3, "waits": 3, "wait_s": 1.75}
-    assert "data-bound: the generator waited 1.750 s for data (3 requests waited" in render_table(summary)
+    assert "data-bound: the generator waited 1.75 s for data (3 requests waited" in render_table(summary)
     quiet = summarize(Metrics(), duration_s=10, run={"replay": {"file": "x.replay"}})
     assert quiet["replay"]["waits"] == 0 and quiet["replay"]["wait_s"] == 0.0
     assert "data-bound" not in render_table(quiet)

@@ -48,7 +48,7 @@ def data_wait_lines(summary: dict[str, Any]) -> list[str]:
                   if isinstance(summary.get(key), dict) and summary[key].get("waits")), None)
     if waits is None:
         return []
-    return [f"data-bound: the generator waited {waits['wait_s']:.3f} s for data ({waits['waits']} requests "
+    return [f"data-bound: the generator waited {waits['wait_s']:.2f} s for data ({waits['waits']} requests "
             f"waited, seconds summed over them), so it offered less load than asked; latencies are not affected",
             "  to keep up: smaller images (--image-shape), --image-as blob, a larger --pool-mb/--pool-size, "
             "more processes (--processes)"]
