@@ -66,7 +66,7 @@ def test_the_replay_producer_encodes_in_a_thread_and_counts_the_waits_of_users_t
     assert main in threads and len(threads) == 2  # every later batch in the refill thread
     # The rest was taken as fast as it came: one wait for each of the two later batches, each
     # as long as encoding 16 lines at 10 ms (the next batch is encoded while one is taken).
-    assert len(waits) == 2 and 0.3 <= sum(waits) < 0.32 + 0.5
+    assert len(waits) == 2 and 0.3 <= sum(waits) < 0.32 * 5  # a loaded machine oversleeps
     feed.close()
 
 
