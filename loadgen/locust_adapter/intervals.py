@@ -45,11 +45,10 @@ class Intervals:
         return taken
 
     def live(self) -> Metrics:
-        """A copy of everything so far: the total plus the current interval."""
-        live = Metrics()
-        live.merge(self.total)
-        live.merge(self.current)
-        return live
+        """Everything so far, the total plus the current interval, as a read-only
+        :meth:`~loadgen.metrics.Metrics.sum_view`: nothing is copied, so a web UI poll
+        costs a load-generating hub well under a millisecond. Use it before yielding."""
+        return Metrics.sum_view(self.total, self.current)
 
     def open_series(self, directory: Path) -> None:
         """Start ``timeseries.csv`` and ``histograms.hlog`` in ``directory``; a directory

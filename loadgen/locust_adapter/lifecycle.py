@@ -149,7 +149,8 @@ def _start_load_generation(session: Session) -> None:
         return
     lines = getattr(session.environment.parsed_options, "loadgen_replay_lines", None) or session.replay_check.requests
     feed = ReplayFeed(opts.replay, payload=opts.payload, wire=session.target.wire, lines_per_pass=lines,
-                      worker_index=index, worker_count=processes)
+                      worker_index=index, worker_count=processes, executor=session.refill_threads(),
+                      on_wait=session.record_data_wait)
     session.replay = ReplayShare(feed, on_done=lambda: _replay_done(session))
 
 
@@ -233,6 +234,7 @@ def _on_quitting(environment: Any) -> None:
     if isinstance(runner, LocalRunner) and runner.state not in (STATE_STOPPED, STATE_INIT):
         runner.quit()  # e.g. SIGTERM: stop the users first so that the summary is final
     bootstrap.stop_demo_flow(session)  # no user is running any more; the table should be the last output
+    session.stop_refills()
     if isinstance(runner, WorkerRunner):
         return
     session.clock.stop()

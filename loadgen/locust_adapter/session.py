@@ -29,6 +29,7 @@ from loadgen.locust_adapter.distributed import Fleet
 from loadgen.locust_adapter.intervals import Intervals, RunClock
 from loadgen.locust_adapter.open_loop import CLOSED_LOOP, ClosedLoop, Turns
 from loadgen.locust_adapter.options import RunOptions
+from loadgen.locust_adapter.refills import refill_executor
 from loadgen.locust_adapter.replay_feed import ReplayShare
 from loadgen.plugins import load_function
 from loadgen.pools import PoolSet, build_pools
@@ -58,6 +59,7 @@ class Session:
         self.dataset_stats: Optional[dict[str, Any]] = None  # master/local: --dataset read once
         self.flow: Any = None  # the embedded demo Flow (loadgen.flowctl.FlowProcess), if started
         self.validator: Any = None  # --validator's function (load-generating processes)
+        self.refills: Any = None  # load-generating processes: native threads that refill dataset pools
         self.report_text = ""  # the final table, printed after Locust's own
         self.use_options(options)
 
@@ -116,6 +118,26 @@ class Session:
             self.intervals.current.add_time(request_type, name, seconds)
             stats.get(name, request_type).log(seconds * 1000.0, 0)
 
+    def refill_threads(self) -> Any:
+        """The native threads that prepare data during the run (made on first use, after
+        Locust forked its ``--processes``): see :mod:`~loadgen.locust_adapter.refills`."""
+        if self.refills is None:
+            self.refills = refill_executor()
+        return self.refills
+
+    def stop_refills(self) -> None:
+        """End the replay producer and the refill threads once no user takes data any more
+        (``quitting``): a library run's process goes on to other runs."""
+        self.replay.close()
+        if self.refills is not None:
+            self.refills.shutdown(wait=False)
+            self.refills = None
+
+    def record_data_wait(self, seconds: float) -> None:
+        """A user waited ``seconds`` for its request's data (a refill or the replay producer
+        not ready), before the timed span: counted in ``summary.json`` ``dataset.waits``."""
+        self.intervals.current.data_waits.add(seconds)
+
     def validate(self, result: Result) -> Result:
         """``result`` as ``--validator`` judges it (called after the timed span, successes
         only): a returned message, or an exception of the validator, makes it a
@@ -158,7 +180,9 @@ class Session:
             documents = lambda endpoint: dataset.endless(worker_index=index, workers=processes)  # noqa: E731
         self.pools = build_pools(self.options.payload, self._endpoints,
                                  seed=worker_seed(self.options.payload.seed, index), wire=self.target.wire,
-                                 between=lambda: gevent.sleep(0), documents=documents)
+                                 between=lambda: gevent.sleep(0), documents=documents,
+                                 executor=self.refill_threads() if dataset is not None else None,
+                                 on_wait=self.record_data_wait)
         for note in self.pools.notes:
             log.warning(note)
         log.info("request pools ready: %d requests, %.1f MiB", sum(len(p) for p in self.pools.pools.values()),

@@ -9,6 +9,8 @@ into the ``summary.json`` dict; :func:`hlog_summary` does the same for merged in
      "total": {...same keys...}, "failures": {"<class>": int}, "duration_s": float,
      "load_model": "closed", ...run parameters...}
 
+``dataset`` and ``replay`` (run parameters) gain ``waits`` and ``wait_s``: how often, and how
+long in total, users waited for data that was not ready (outside the timed spans).
 ``rps`` counts every request (failed ones too) per second of the run; ``latency_ms``
 covers successful requests only (failures are counted by class, not timed). Latencies are
 in ms, rates per second, durations in seconds. Rendering the dict is :mod:`loadgen.reports.text`'s
@@ -19,7 +21,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from loadgen.metrics import PERCENTILES, EndpointStats, Metrics
+from loadgen.metrics import PERCENTILES, DataWaits, EndpointStats, Metrics
 
 # Request types that are parts of a request (loadgen.breakdown), not requests.
 BREAKDOWN_TYPES = ("executor", "breakdown")
@@ -35,7 +37,7 @@ def summarize(metrics: Metrics, *, duration_s: float, run: dict[str, Any] | None
     failures = Counter()
     for stats in by_name.values():
         failures.update(stats.failure_kinds)
-    return {
+    return with_data_waits({
         "endpoints": {name: endpoint_summary(s, duration_s) for name, s in by_name.items()},
         "total": endpoint_summary(total, duration_s),
         "failures": dict(sorted(failures.items())),
@@ -44,7 +46,17 @@ def summarize(metrics: Metrics, *, duration_s: float, run: dict[str, Any] | None
         "duration_s": round(duration_s, 3),
         "load_model": "closed",
         **(run or {}),
-    }
+    }, metrics.data_waits)
+
+
+def with_data_waits(summary: dict[str, Any], waits: DataWaits) -> dict[str, Any]:
+    """``summary`` with ``waits`` (requests that waited for their data, before their timed
+    span) as ``waits`` and ``wait_s`` (seconds, summed over those requests) under its
+    ``dataset`` and ``replay`` keys, where the run has them."""
+    for key in ("dataset", "replay"):
+        if isinstance(summary.get(key), dict):
+            summary[key] = {**summary[key], "waits": waits.count, "wait_s": round(waits.seconds, 3)}
+    return summary
 
 
 def _request_entries(metrics: Metrics) -> dict[str, EndpointStats]:

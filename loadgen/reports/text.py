@@ -19,7 +19,8 @@ def render_table(summary: dict[str, Any]) -> str:
     rows = [_row(name, e) for name, e in summary["endpoints"].items()]
     if len(rows) != 1:
         rows.append(_row("total", summary["total"]))
-    lines = [format_columns(TABLE_COLUMNS, rows), load_model_line(summary), *match_lines(summary)]
+    lines = [format_columns(TABLE_COLUMNS, rows), load_model_line(summary), *match_lines(summary),
+             *data_wait_lines(summary)]
     return "\n".join([*lines, "", render_breakdown(summary)])
 
 
@@ -37,6 +38,20 @@ def match_lines(summary: dict[str, Any]) -> list[str]:
         lines.append(f"{name} matches by {field}: {tally}" + (f"; distinct {field}s per reply: {spread} replies"
                                                                if spread else ""))
     return lines
+
+
+def data_wait_lines(summary: dict[str, Any]) -> list[str]:
+    """When users had to wait for data (a dataset's refills, the replay producer): how long,
+    and what makes the data keep up. The waits are outside the timed spans, so they lower
+    the load offered, not the latencies."""
+    waits = next((summary[key] for key in ("dataset", "replay")
+                  if isinstance(summary.get(key), dict) and summary[key].get("waits")), None)
+    if waits is None:
+        return []
+    return [f"data-bound: the generator waited {waits['wait_s']:.2f} s for data ({waits['waits']} requests "
+            f"waited, seconds summed over them), so it offered less load than asked; latencies are not affected",
+            "  to keep up: smaller images (--image-shape), --image-as blob, a larger --pool-mb/--pool-size, "
+            "more processes (--processes)"]
 
 
 def load_model_line(summary: dict[str, Any]) -> str:
