@@ -98,6 +98,7 @@ def _on_init(environment: Any, runner: Any, kind: str) -> None:
 
 def _prepare(session: Session) -> None:
     """Everything that can fail before the load, in the order a user would fix it."""
+    bootstrap.check_results_dir(session.options)
     session.load_validator()
     if session.options.replay is not None:
         session.replay_check = check_replay(session.options.replay)  # a bad line stops the run here
@@ -232,7 +233,9 @@ def _on_quitting(environment: Any) -> None:
     runner = environment.runner
     if isinstance(runner, LocalRunner) and runner.state not in (STATE_STOPPED, STATE_INIT):
         runner.quit()  # e.g. SIGTERM: stop the users first so that the summary is final
-    bootstrap.stop_demo_flow(session)  # no user is running any more; the table should be the last output
+    # No user is running any more (the table should be the last output); what they left in
+    # flight is drained first.
+    bootstrap.stop_demo_flow(session, drain=True)
     if isinstance(runner, WorkerRunner):
         return
     session.clock.stop()

@@ -73,7 +73,8 @@ REPEATABLE = (("--slo", "LOADGEN_SLO", "SLO gate checked at the end, repeatable:
                                              "metadata, HTTP and websocket headers), e.g. 'Authorization: Bearer TOKEN'"))
 FLAGS = (("--skip-host-check", "LOADGEN_SKIP_HOST_CHECK", "do not check that --host answers before the run"),
          ("--skip-bad-lines", "LOADGEN_SKIP_BAD_LINES", "replay: count and skip bad lines instead of stopping"),
-         ("--reuse-file", "LOADGEN_REUSE_FILE", "replay: start the file again at its end (Iago's default)"))
+         ("--reuse-file", "LOADGEN_REUSE_FILE", "replay: start the file again at its end (Iago's default)"),
+         ("--overwrite", "LOADGEN_OVERWRITE", "replace an earlier run's results in --results-dir (refused otherwise)"))
 
 
 def add_arguments(parser: Any) -> None:
@@ -119,6 +120,8 @@ class RunOptions:
     validator_kwargs: dict[str, Any] = field(default_factory=dict)
     headers: Headers = field(default=(), repr=False)  # --header (and --host's user:password); secrets
     run_label: str = ""
+    results_dir_given: bool = False  # --results-dir was given (not the per-run default)
+    overwrite: bool = False
 
 
 def read_options(parsed: Any, *, kind: str) -> RunOptions:
@@ -149,7 +152,8 @@ def read_options(parsed: Any, *, kind: str) -> RunOptions:
         dataset_kwargs=parse_kwargs(parsed.dataset_kwargs or "", option="--dataset-kwargs"),
         validator=str(parsed.validator or "").strip(), validator_kwargs=parse_kwargs(parsed.validator_kwargs or "",
                                                                     option="--validator-kwargs"),
-        run_label=str(parsed.run_label or "").strip(),
+        run_label=str(parsed.run_label or "").strip(), results_dir_given=bool(parsed.results_dir),
+        overwrite=bool(getattr(parsed, "overwrite", False)),
     )
 
 

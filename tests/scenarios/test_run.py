@@ -191,3 +191,29 @@ def test_a_flow_that_searches_one_shard_fails_the_shards_check(tmp_path):
     assert [(r["failures"], r["match shards"], r["status"]) for r in query] == [
         ("0", "1", "matches from: 1 of 2 shards")]
     assert "polling=/index:ANY,/search:ANY" in (results / "plan.txt").read_text()
+
+
+TYPO = """
+jobs:
+  typo:
+    steps:
+      - method: query
+        gateway_host: 127.0.0.1
+        gateway_port: {port}
+        execution_time: 30
+        replay_file: {replay}
+"""
+
+
+def test_a_step_sending_an_endpoint_the_flow_lacks_fails_before_its_load(flow, tmp_path):
+    replay = tmp_path / "typo.replay"
+    replay.write_text("/serch?kind=text&docs=1\n")
+    scenario = tmp_path / "typo.yml"
+    scenario.write_text(TYPO.format(port=flow.target.port, replay=replay))
+    started = time.monotonic()
+    proc = loadgen_run(scenario, "--results-dir", tmp_path / "results", "--quiet", timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    assert time.monotonic() - started < 25, "stopped before its 30 s of load"
+    error = [line for line in proc.stderr.splitlines() if line.startswith("loadgen: error:")]
+    assert len(error) == 1 and "does not serve '/serch' (did you mean '/search'?)" in error[0], proc.stderr
+    assert not list((tmp_path / "results").rglob("summary.json"))
