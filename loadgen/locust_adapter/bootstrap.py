@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from loadgen.config import PROTOCOLS, TargetConfig, resolve_protocol
+from loadgen.config import KINDS, PROTOCOLS, TargetConfig, resolve_protocol
 from loadgen.documents import worker_seed
 from loadgen.encoding import encode
 from loadgen.errors import ConfigError
@@ -123,10 +124,14 @@ def check_results_dir(options: Any) -> None:
 
 
 def start_demo_flow(session: Any) -> None:
-    """Start the embedded demo Flow (``--flow``, ``--flow-replicas``, ``--flow-shards``) and
+    """Start the embedded demo Flow (``--flow``, else the locustfile's kind, else the replay
+    file's: ``text`` for a file of text lines only; ``--flow-replicas``, ``--flow-shards``) and
     point Locust's host at its gateway; its log goes into the results directory."""
     opts = session.options
-    config = FlowConfig(flow=opts.flow, protocol=opts.protocol, replicas=opts.flow_replicas,
+    flow, kinds = opts.flow, replay_kinds(session)
+    if kinds and not getattr(session.environment.parsed_options, "flow", ""):
+        flow = "text" if set(kinds) == {"text"} else "image"  # the replay file's documents choose
+    config = FlowConfig(flow=flow, protocol=opts.protocol, replicas=opts.flow_replicas,
                         shards=opts.flow_shards, top_k=opts.payload.top_k)
     log.info("no --host given: starting the demo Flow %r (%s) ...", config.flow, config.protocol)
     session.flow = start_flow(config, log_dir=Path(opts.results_dir))
@@ -166,17 +171,24 @@ def pinned_protocols(environment: Any) -> set[str]:
 
 
 def preindex(session: Any) -> None:
-    """Index ``--preindex-docs`` documents (from ``--dataset`` when given) before the load.
+    """Index ``--preindex-docs`` documents (from ``--dataset`` when given; for a replay file,
+    of its kinds, in the file's proportions) before the load.
 
     :raises ConfigError: the gateway failed an index request (the message has its error).
     """
-    opts = session.options
-    count = opts.preindex_docs
+    count = session.options.preindex_docs
     if count is None:
         count = AUTO_PREINDEX_DOCS if session.flow is not None else 0
     if count <= 0:
         return
-    payload = opts.payload
+    kinds = replay_kinds(session) or {session.options.payload.kind: 1}
+    for kind, share in kinds.items():
+        index_documents(session, kind, round(count * share / sum(kinds.values())))
+
+
+def index_documents(session: Any, kind: str, count: int) -> None:
+    """Index ``count`` documents of ``kind`` (or the dataset's) in requests of ``--request-size``."""
+    payload = replace(session.options.payload, kind=kind)
     dataset = session.open_dataset()  # real data is indexed from the data itself
     specs = request_specs(payload, "/index", seed=worker_seed(payload.seed, 999_983),
                           documents=dataset.endless() if dataset is not None else None)
@@ -186,4 +198,17 @@ def preindex(session: Any) -> None:
             result = transport.send(encode(next(specs), wire=wire))
             if result.error is not None:
                 raise ConfigError(f"--preindex-docs: indexing at {session.environment.host} failed: {result.error}")
-    log.info("pre-indexed %d documents in %.1f s", count, time.perf_counter() - started)
+    what = "dataset" if dataset is not None else kind
+    log.info("pre-indexed %d %s documents in %.1f s", count, what, time.perf_counter() - started)
+
+
+def replay_kinds(session: Any) -> dict[str, int]:
+    """Requests per kind of document in one pass of the replay file (``{}`` without one);
+    lines without ``kind=`` send the locustfile's kind."""
+    check = session.replay_check
+    if check is None:
+        return {}
+    kinds: Counter = Counter()
+    for kind, requests in check.kinds.items():
+        kinds[kind if kind in KINDS else session.options.payload.kind] += requests
+    return dict(sorted(kinds.items()))

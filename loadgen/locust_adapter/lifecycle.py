@@ -37,8 +37,10 @@ from loadgen.locust_adapter.options import add_arguments, read_options
 from loadgen.locust_adapter.replay_feed import DONE_MESSAGE, DoneTracker, ReplayFeed, ReplayShare, check_replay
 from loadgen.locust_adapter.session import Session, attach, current_session, session_of
 from loadgen.locust_adapter.weblogin import install_login
+from loadgen.replay import SentTally
 
 log = logging.getLogger("loadgen")
+REPLAY_SENT_KEY = "loadgen_replay_sent"  # a worker report's replay counts (SentTally.encode)
 
 
 def register(events: Any, *, kind: str = "image") -> None:
@@ -115,6 +117,7 @@ def _on_test_start(environment: Any, **_: Any) -> None:
     session = session_of(environment)
     runner = environment.runner
     session.intervals.reset()
+    session.replay_sent = SentTally()
     session.fleet.reset()
     session.clock.start()
     if isinstance(runner, WorkerRunner):
@@ -217,12 +220,16 @@ def _on_report_to_master(client_id: str, data: dict, **_: Any) -> None:
     session = current_session()
     if session is not None:  # none before init finished (e.g. init failed): nothing measured yet
         distributed.ship(session.intervals, data)
+        if session.replay_sent.entries:  # a delta, like the metrics
+            sent, session.replay_sent = session.replay_sent, SentTally()
+            data[REPLAY_SENT_KEY] = sent.encode()
 
 
 def _on_worker_report(client_id: str, data: dict, **_: Any) -> None:
     session = current_session()
     if session is not None:
         distributed.receive(session.intervals, session.fleet, client_id, data)
+        session.replay_sent.merge(SentTally.decode(data.get(REPLAY_SENT_KEY)))
 
 
 # -- the end ----------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from loadgen.locust_adapter.replay_feed import ReplayShare
 from loadgen.plugins import load_function
 from loadgen.pools import PoolSet, build_pools
 from loadgen.protocols import open_transport
-from loadgen.replay import ReplayCheck
+from loadgen.replay import ReplayCheck, ReplayLine, SentTally
 from loadgen.replies import truncate
 from loadgen.results import Result
 
@@ -55,6 +55,7 @@ class Session:
         self.replay = ReplayShare()  # load-generating processes: this process's share of --replay-file
         self.done_tracker: Any = None  # master/local: stops the run when every share is used up
         self.replay_check: Optional[ReplayCheck] = None  # master/local: the replay file, read once
+        self.replay_sent = SentTally()  # replay lines sent (a worker: since its last report; master: all)
         self.dataset_stats: Optional[dict[str, Any]] = None  # master/local: --dataset read once
         self.flow: Any = None  # the embedded demo Flow (loadgen.flowctl.FlowProcess), if started
         self.validator: Any = None  # --validator's function (load-generating processes)
@@ -111,6 +112,10 @@ class Session:
         for request_type, name, seconds in timings(parts):
             self.intervals.current.add_time(request_type, name, seconds)
             stats.get(name, request_type).log(seconds * 1000.0, 0)
+
+    def count_replayed(self, line: ReplayLine) -> None:
+        """A replay line's request was sent and its result recorded: count what it carried."""
+        self.replay_sent.add(line, payload=self.options.payload)
 
     def validate(self, result: Result) -> Result:
         """``result`` as ``--validator`` judges it (called after the timed span, successes

@@ -146,6 +146,7 @@ class JinaReplayUser(JinaUserBase):
         line, request = item
         try:
             self.send_request(request, name=line.stat_name, weight=line.weight)
+            self.session.count_replayed(line)
         finally:
             self.session.replay.sent()
 
