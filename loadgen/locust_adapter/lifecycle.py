@@ -41,6 +41,7 @@ from loadgen.replay import SentTally
 
 log = logging.getLogger("loadgen")
 REPLAY_SENT_KEY = "loadgen_replay_sent"  # a worker report's replay counts (SentTally.encode)
+INFLIGHT_KEY = "loadgen_inflight"  # a worker report's requests in flight at that moment
 
 
 def register(events: Any, *, kind: str = "image") -> None:
@@ -118,6 +119,7 @@ def _on_test_start(environment: Any, **_: Any) -> None:
     runner = environment.runner
     session.intervals.reset()
     session.replay_sent = SentTally()
+    session.workers_inflight.clear()
     session.fleet.reset()
     session.clock.start()
     if isinstance(runner, WorkerRunner):
@@ -185,10 +187,17 @@ def _stop_ticker(session: Session) -> None:
 
 
 def _tick(session: Session) -> None:
-    session.intervals.flush()
     runner = session.environment.runner
+    session.intervals.flush(gauges=_gauges(session, runner))
     if isinstance(runner, MasterRunner):
         session.fleet.note_lost(runner)
+
+
+def _gauges(session: Session, runner: Any) -> dict[str, int]:
+    """Users running and requests in flight at the end of an interval (the whole fleet: a
+    master sums what its workers last reported)."""
+    return {"users": int(getattr(runner, "user_count", 0) or 0),
+            "inflight": session.inflight + sum(session.workers_inflight.values())}
 
 
 def _route_sigint_to_sigterm() -> None:
@@ -220,6 +229,7 @@ def _on_report_to_master(client_id: str, data: dict, **_: Any) -> None:
     session = current_session()
     if session is not None:  # none before init finished (e.g. init failed): nothing measured yet
         distributed.ship(session.intervals, data)
+        data[INFLIGHT_KEY] = session.inflight
         if session.replay_sent.entries:  # a delta, like the metrics
             sent, session.replay_sent = session.replay_sent, SentTally()
             data[REPLAY_SENT_KEY] = sent.encode()
@@ -230,6 +240,8 @@ def _on_worker_report(client_id: str, data: dict, **_: Any) -> None:
     if session is not None:
         distributed.receive(session.intervals, session.fleet, client_id, data)
         session.replay_sent.merge(SentTally.decode(data.get(REPLAY_SENT_KEY)))
+        if INFLIGHT_KEY in data:
+            session.workers_inflight[client_id] = int(data[INFLIGHT_KEY])
 
 
 # -- the end ----------------------------------------------------------------------------------

@@ -60,6 +60,8 @@ class Session:
         self.flow: Any = None  # the embedded demo Flow (loadgen.flowctl.FlowProcess), if started
         self.validator: Any = None  # --validator's function (load-generating processes)
         self.report_text = ""  # the final table, printed after Locust's own
+        self.inflight = 0  # requests of this process inside a transport's send right now
+        self.workers_inflight: dict[str, int] = {}  # master: each worker's, as of its last report
         self.use_options(options)
 
     def use_options(self, options: RunOptions) -> None:

@@ -69,12 +69,14 @@ class JinaUserBase(User):
         if turn is not None and self._state == LOCUST_STATE_STOPPING:
             turns.end()
             raise StopUser()  # stopped gracefully (--stop-timeout) while waiting: send nothing more
+        self.session.inflight += 1
         try:
             result = self.transport.send(request)
         except GreenletExit:  # the run is stopping: account the request instead of losing it
             self.session.record_unfinished(self.transport.protocol, name or request.endpoint)
             raise
         finally:
+            self.session.inflight -= 1
             turns.end()
         if turn is not None:
             lag_s, interval_s = turn
