@@ -19,10 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from loadgen.config import KINDS, PROTOCOLS, TargetConfig, resolve_protocol
+from loadgen.datasets import summary_line
 from loadgen.documents import worker_seed
 from loadgen.encoding import encode
 from loadgen.errors import ConfigError
 from loadgen.flowctl import FlowConfig, start_flow
+from loadgen.locust_adapter.options import read_options
 from loadgen.pools import request_specs
 from loadgen.protocols import probe
 from loadgen.protocols.discovery import missing_line, served_endpoints
@@ -121,6 +123,34 @@ def check_results_dir(options: Any) -> None:
     if found:
         raise ConfigError(f"--results-dir {options.results_dir}: holds an earlier run's results "
                           f"({', '.join(found)}); give a new directory, or --overwrite to replace them")
+
+
+def read_dataset(session: Any) -> None:
+    """Read ``--dataset`` once up front (its figures go into summary.json): a bad file stops
+    the run before any load."""
+    dataset = session.open_dataset()
+    session.dataset_stats = dataset.stats() if dataset is not None else None
+    if session.dataset_stats is not None:
+        log.info("dataset: %s", summary_line(session.dataset_stats))
+
+
+def take_form_options(session: Any) -> None:
+    """Master/local at test_start: the options again from Locust's parsed options, which the
+    web UI's form changes (:data:`~loadgen.locust_adapter.options.WEB_FORM`); what changed is
+    checked as at init. What init settled stays: the protocol, the headers, the results dir.
+
+    :raises ConfigError: a bad value, or a ``--task-mix`` endpoint the Flow does not serve.
+    """
+    before = session.options
+    options = replace(read_options(session.environment.parsed_options, kind=session.kind),
+                      protocol=before.protocol, headers=before.headers, results_dir=before.results_dir)
+    if options == before:
+        return
+    session.use_options(options)
+    if options.task_mix != before.task_mix and not options.skip_host_check:
+        check_endpoints(session)
+    if options.dataset != before.dataset:
+        read_dataset(session)
 
 
 def start_demo_flow(session: Any) -> None:

@@ -27,9 +27,8 @@ from typing import Any, NoReturn
 import gevent
 from locust.runners import WORKER_REPORT_INTERVAL, STATE_INIT, STATE_STOPPED, LocalRunner, MasterRunner, WorkerRunner
 
-from loadgen.datasets import summary_line
 from loadgen.errors import ConfigError, FlowError
-from loadgen.locust_adapter import bootstrap, distributed, hdr_tab
+from loadgen.locust_adapter import bootstrap, distributed, hdr_tab, stats_rows
 from loadgen.locust_adapter.finish import finish_run
 from loadgen.locust_adapter.intervals import Ticker
 from loadgen.locust_adapter.open_loop import turns_for
@@ -74,6 +73,7 @@ def _on_init(environment: Any, runner: Any, kind: str) -> None:
     except ConfigError as exc:
         fail(str(exc))
     session = Session(environment, kind=kind, options=options)
+    session.stats_entry = stats_rows.entry
     attach(environment, session)
     if isinstance(runner, WorkerRunner):
         return  # the master sends the host and the options with the spawn message
@@ -105,10 +105,7 @@ def _prepare(session: Session) -> None:
     session.load_validator()
     if session.options.replay is not None:
         session.replay_check = check_replay(session.options.replay)  # a bad line stops the run here
-    dataset = session.open_dataset()
-    if dataset is not None:  # read once up front: a bad file stops the run before any load
-        session.dataset_stats = dataset.stats()
-        log.info("dataset: %s", summary_line(session.dataset_stats))
+    bootstrap.read_dataset(session)
     bootstrap.resolve_target(session)
     bootstrap.preindex(session)
 
@@ -122,6 +119,8 @@ def _on_test_start(environment: Any, **_: Any) -> None:
     session.workers_inflight.clear()
     session.fleet.reset()
     session.clock.start()
+    if not isinstance(runner, WorkerRunner) and not _take_form_options(session, runner):
+        return
     if isinstance(runner, WorkerRunner):
         # The master's values: without them a separate `locust --worker` process would send
         # its own defaults (e.g. the default --task-mix instead of the master's).
@@ -140,6 +139,20 @@ def _on_test_start(environment: Any, **_: Any) -> None:
         _arm_stops(session, runner)
         if not getattr(environment, "loadgen_embedded", False):  # library runs handle signals themselves
             _route_sigint_to_sigterm()
+
+
+def _take_form_options(session: Session, runner: Any) -> bool:
+    """The options as the web UI's start form left them (checked as at init); False, the
+    error logged and the run stopped, when they are bad."""
+    before = session.options
+    try:
+        bootstrap.take_form_options(session)
+        return True
+    except ConfigError as exc:
+        log.error("loadgen: %s; the run is stopped (fix the form and start again)", exc)
+        session.use_options(before)
+        gevent.spawn(runner.stop)
+        return False
 
 
 def _start_load_generation(session: Session) -> None:
@@ -238,6 +251,7 @@ def _on_report_to_master(client_id: str, data: dict, **_: Any) -> None:
 def _on_worker_report(client_id: str, data: dict, **_: Any) -> None:
     session = current_session()
     if session is not None:
+        stats_rows.prepare_report(session.environment.stats, data)  # before Locust's listener merges it
         distributed.receive(session.intervals, session.fleet, client_id, data)
         session.replay_sent.merge(SentTally.decode(data.get(REPLAY_SENT_KEY)))
         if INFLIGHT_KEY in data:

@@ -77,11 +77,19 @@ FLAGS = (("--skip-host-check", "LOADGEN_SKIP_HOST_CHECK", "do not check that --h
          ("--overwrite", "LOADGEN_OVERWRITE", "replace an earlier run's results in --results-dir (refused otherwise)"))
 
 
+#: Shown in the web UI's start form too (Locust's ``include_in_web_ui``), to change between runs.
+WEB_FORM = ("--task-mix", "--request-size", "--top-k", "--arrival-rate", "--dataset")
+
+
 def add_arguments(parser: Any) -> None:
-    """Register the options on Locust's (configargparse) parser."""
+    """Register the options on Locust's (configargparse) parser; :data:`WEB_FORM` also in the
+    web UI's form (an argument group's options stay out of it unless marked)."""
     group = parser.add_argument_group("jina-loadgen", "Options of the Jina load generator (docs/usage.md)")
     for option, env, default, help_text in OPTIONS:
-        group.add_argument(option, type=str, env_var=env, default=default, help=help_text)
+        action = group.add_argument(option, type=str, env_var=env, default=default, help=help_text)
+        if option in WEB_FORM:
+            # What LocustArgumentParser.add_argument(include_in_web_ui=True) sets.
+            action.include_in_web_ui, action.is_secret, action.is_required, action.is_multiple = True, False, False, False
     for option, env, help_text in REPEATABLE:
         group.add_argument(option, action="append", env_var=env, default=[], help=help_text)
     for option, env, help_text in FLAGS:

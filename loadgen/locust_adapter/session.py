@@ -61,6 +61,9 @@ class Session:
         self.validator: Any = None  # --validator's function (load-generating processes)
         self.report_text = ""  # the final table, printed after Locust's own
         self.inflight = 0  # requests of this process inside a transport's send right now
+        # (stats, name, request_type) -> the Locust stats entry to log into; lifecycle puts in
+        # loadgen's own entries (stats_rows.entry: aligned rows, parts without req/s).
+        self.stats_entry: Any = lambda stats, name, request_type: stats.get(name, request_type)
         self.workers_inflight: dict[str, int] = {}  # master: each worker's, as of its last report
         self.use_options(options)
 
@@ -100,6 +103,8 @@ class Session:
         """Account a result in the HDR metrics and fire Locust's ``request`` event; then its
         per-Executor breakdown (see :mod:`loadgen.breakdown`)."""
         self.intervals.current.add(result)
+        stats = self.environment.stats
+        self.stats_entry(stats, result.endpoint, result.protocol)  # Locust logs the request into it
         self.environment.events.request.fire(
             request_type=result.protocol, name=result.endpoint, response_time=result.latency_s * 1000.0,
             response_length=result.bytes_in, exception=result.error, context={},
@@ -110,10 +115,9 @@ class Session:
         # Logged into Locust's per-entry stats (UI, CSV, worker reports) but not through the
         # request event: these are parts of a request, and must not inflate Locust's
         # "Aggregated" request count or reach listeners that count requests.
-        stats = self.environment.stats
         for request_type, name, seconds in timings(parts):
             self.intervals.current.add_time(request_type, name, seconds)
-            stats.get(name, request_type).log(seconds * 1000.0, 0)
+            self.stats_entry(stats, name, request_type).log(seconds * 1000.0, 0)
 
     def count_replayed(self, line: ReplayLine) -> None:
         """A replay line's request was sent and its result recorded: count what it carried."""

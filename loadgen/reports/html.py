@@ -27,7 +27,7 @@ from loadgen.reports.text import load_model_line, untimed
 
 STYLE = ("body{font-family:sans-serif;margin:24px auto;max-width:1000px;padding:0 16px;color:#222}"
          "table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
-         "th{background:#f3f3f3;white-space:nowrap}td:first-child,th:first-child{text-align:left}"
+         "th{background:#f3f3f3;white-space:nowrap}td:first-child,th:first-child{text-align:left;white-space:nowrap}"
          ".chart{display:block;margin:16px 0;max-width:100%;height:auto}"
          ".facts{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:8px;margin:12px 0}"
          ".fact{background:#f6f8fa;border:1px solid #e1e4e8;border-radius:4px;padding:6px 10px}"
@@ -39,7 +39,7 @@ STYLE = ("body{font-family:sans-serif;margin:24px auto;max-width:1000px;padding:
          "#failure-messages td,#failure-messages th{white-space:nowrap;text-align:left}"
          "#failure-messages td:nth-child(2){white-space:normal;word-break:break-word}"
          "#failure-messages td:nth-child(3){text-align:right}"
-         "#parameters td,#parameters th{text-align:left;word-break:break-word}")
+         "#parameters td,#parameters th{text-align:left;word-break:break-word}.scroll{overflow-x:auto}")
 Section = Callable[[ReportData], str]
 
 
@@ -84,7 +84,8 @@ def html_table(head: list[str], rows: list[list[Any]], *, css_id: str, raw_first
     header = "".join(f"<th>{escape(str(h))}</th>" for h in head)
     body = "".join("<tr>" + "".join(f"<td>{c if raw_first and i == 0 else escape(str(c))}</td>"
                                     for i, c in enumerate(row)) + "</tr>" for row in rows)
-    return f"<table id='{css_id}'><tr>{header}</tr>{body}</table>"
+    # In a box of its own that scrolls sideways: a wide table never widens the page.
+    return f"<div class='scroll'><table id='{css_id}'><tr>{header}</tr>{body}</table></div>"
 
 
 # -- sections ---------------------------------------------------------------------------------

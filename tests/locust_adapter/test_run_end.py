@@ -22,3 +22,32 @@ def test_the_demo_flow_stops_after_the_requests_left_in_flight(tmp_path):
     log = next(results.glob("flow-*.log")).read_text(errors="replace")
     assert "EstablishGrpcConnectionError" not in log and "Exception sending requests" not in log
     assert "ignored unknown argument" not in log
+
+
+def _stats_table(output):
+    """Locust's last request table: its header and rows (lines up to the closing separator)."""
+    lines = output.splitlines()
+    start = max(i for i, line in enumerate(lines) if line.startswith("Type     Name") and "req/s" in line)
+    rows = []
+    for line in lines[start + 2:]:
+        if line.startswith("--------|"):
+            break
+        rows.append(line)
+    return lines[start], rows
+
+
+@pytest.mark.parametrize("fixture", ["flow", "flow_ws"])
+def test_locusts_table_keeps_its_columns_and_sets_parts_of_requests_apart(request, fixture, tmp_path):
+    host = request.getfixturevalue(fixture).target.url
+    proc = run_locust(["-f", "locustfiles/text.py", "--headless", "-u", "2", "-r", "2", "-t", "3s", "--host", host,
+                       "--request-size", "1", "--top-k", "5", "--results-dir", str(tmp_path / "results")], cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    header, rows = _stats_table(proc.stdout + proc.stderr)
+    pipes = [i for i, c in enumerate(header) if c == "|"]
+    kinds = {row.split()[0] for row in rows}
+    assert kinds == {"grpc" if fixture == "flow" else "ws", "executor", "part"}, rows
+    for row in rows:
+        assert [i for i, c in enumerate(row) if c == "|"] == pipes, f"misaligned: {row!r}"
+        assert row.index(row.split()[1]) == header.index("Name"), f"name column: {row!r}"
+        if row.split()[0] in ("executor", "part"):  # not requests: no failures, no rates
+            assert row.split()[-2:] == ["-", "-"] and row.split("|")[0].split()[-1] == "-"

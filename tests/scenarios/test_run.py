@@ -37,7 +37,7 @@ def test_smoke_scenario_end_to_end(tmp_path):
     for row in rows:
         assert int(row["requests"]) > 0 and int(row["failures"]) == 0 and row["status"] == "ok"
         assert float(row["req/s"]) > 0 and 0 < float(row["p50 ms"]) <= float(row["p99 ms"])
-        assert float(row["encoder ms"]) > 0 and float(row["indexer ms"]) > 0  # mean time per Executor
+        assert float(row["encoder mean ms"]) > 0 and float(row["indexer mean ms"]) > 0  # mean time per Executor
     point = results / "smoke" / "point1_rep1"
     index = json.loads((point / "02-index" / "summary.json").read_text())
     assert list(index["endpoints"]) == ["/index"] and index["request_size"] == 2
@@ -50,6 +50,7 @@ def test_smoke_scenario_end_to_end(tmp_path):
     data = json.loads((results / "results.json").read_text())
     assert [s["status"] for s in data["steps"]] == ["ok", "ok"] and len(data["table"]) == 2
     assert "03-query" in proc.stdout and "requests" in proc.stdout  # the printed table
+    assert proc.stdout.count("03-query") == 1, "printed once: by the report step, not again at the end"
     assert proc.stderr == ""  # --quiet
 
 
