@@ -50,7 +50,8 @@ OPTIONS: tuple[tuple[str, str, Optional[str], str], ...] = (
                                                   "sinusoidal:MIN,MAX,PERIOD_S | step:R1@T1,R2@T2 (default: closed loop)"),
     ("--arrival", "LOADGEN_ARRIVAL", "poisson", "open loop arrival process: poisson|uniform"),
     ("--max-inflight", "LOADGEN_MAX_INFLIGHT", "0", "open loop: cap on requests in flight for the fleet (0: the users)"),
-    ("--results-dir", "LOADGEN_RESULTS_DIR", "", "where summary.json, timeseries.csv and histograms.hlog go "
+    ("--results-dir", "LOADGEN_RESULTS_DIR", "", "where summary.json, timeseries.csv, histograms.hlog and report.html go; one "
+                                                 "holding an earlier run is refused unless --overwrite "
                                                  "(default: results/<UTC time>-<locustfile>)"),
     ("--report-interval", "LOADGEN_REPORT_INTERVAL", "1", "seconds per time-series interval (a master uses at "
                                                           "least Locust's worker report period, 3 s)"),
@@ -71,7 +72,8 @@ REPEATABLE = (("--slo", "LOADGEN_SLO", "SLO gate checked at the end, repeatable:
               # added through a group stay out of Locust's web UI form.
               ("--header", "LOADGEN_HEADER", "repeatable 'Name: value' sent with every request and probe (gRPC "
                                              "metadata, HTTP and websocket headers), e.g. 'Authorization: Bearer TOKEN'"))
-FLAGS = (("--skip-host-check", "LOADGEN_SKIP_HOST_CHECK", "do not check that --host answers before the run"),
+FLAGS = (("--skip-host-check", "LOADGEN_SKIP_HOST_CHECK", "do not check before the run that --host answers and that the "
+                                                      "Flow serves every endpoint the run sends"),
          ("--skip-bad-lines", "LOADGEN_SKIP_BAD_LINES", "replay: count and skip bad lines instead of stopping"),
          ("--reuse-file", "LOADGEN_REUSE_FILE", "replay: start the file again at its end (Iago's default)"),
          ("--overwrite", "LOADGEN_OVERWRITE", "replace an earlier run's results in --results-dir (refused otherwise)"))
