@@ -38,6 +38,7 @@ class Console:
         self._live = hasattr(stream, "isatty") and stream.isatty()
         self._bar: Any = None  # rich Progress of the running step (terminal only)
         self._printed_at = 0.0
+        self._shown: list[dict[str, Any]] = []  # the last results table printed
 
     def line(self, text: str) -> None:
         if not self.quiet:
@@ -47,13 +48,15 @@ class Console:
         print(f"loadgen: error: {text}", file=self.stream, flush=True)
 
     def progress(self, label: str, total_s: float, now: Any) -> None:
-        """``now``: a running step's figures (elapsed_s, requests, failures, current_rps)."""
+        """``now``: a running step's figures (elapsed_s, requests, failures). The rate shown is
+        requests over the elapsed time so far: right from the first second (Locust's own
+        current rate stays 0 for its first seconds)."""
         if self.quiet:
             return
         if self._live:
             self._rich_progress(label, total_s, now)
         elif time.monotonic() - self._printed_at >= self.every_s:
-            print(f"  {label}: {now.elapsed_s:5.1f}/{total_s:g} s  {now.current_rps:7.1f} req/s  "
+            print(f"  {label}: {now.elapsed_s:5.1f}/{total_s:g} s  {rate_so_far(now):7.1f} req/s  "
                   f"{now.requests} requests  {now.failures} failures", file=self.stream, flush=True)
             self._printed_at = time.monotonic()
 
@@ -70,7 +73,7 @@ class Console:
             self._bar.add_task(label, total=total_s, rps=0.0, requests=0, failures=0)
             self._bar.start()
         task = self._bar.tasks[0].id
-        self._bar.update(task, completed=min(now.elapsed_s, total_s), rps=now.current_rps, requests=now.requests,
+        self._bar.update(task, completed=min(now.elapsed_s, total_s), rps=rate_so_far(now), requests=now.requests,
                          failures=now.failures)
 
     def end_progress(self) -> None:
@@ -82,10 +85,15 @@ class Console:
     def table(self, text: str) -> None:
         print(text, file=self.table_stream, flush=True)
 
-    def results(self, title: str, rows: list[dict[str, Any]]) -> None:
+    def results(self, title: str, rows: list[dict[str, Any]], *, again: bool = True) -> None:
         """The results table: drawn with rich on a terminal wide enough for every cell in
         full, fixed-width text otherwise (logs, pipes and files keep the plain form that
-        table.md and table.csv also hold; a number is never cut short)."""
+        table.md and table.csv also hold; a number is never cut short). With ``again=False``
+        a table the same as the last one shown is not printed twice: only ``title`` is, naming it."""
+        if not again and rows and rows == self._shown:
+            self.table(f"{title.rstrip()} (the table above)")
+            return
+        self._shown = [dict(row) for row in rows]
         if rows and hasattr(self.table_stream, "isatty") and self.table_stream.isatty():
             from rich.console import Console as RichConsole
 
@@ -95,6 +103,11 @@ class Console:
                 console.print(table)
                 return
         self.table(f"{title}{render_text(rows)}")
+
+
+def rate_so_far(now: Any) -> float:
+    """Requests per second over the elapsed time so far (0 before the first request)."""
+    return now.requests / now.elapsed_s if now.elapsed_s > 0 else 0.0
 
 
 def render_rich(rows: list[dict[str, Any]], *, title: str = "") -> Any:

@@ -9,6 +9,7 @@ reports derive figures from it (see :mod:`loadgen.reports.summary`).
 """
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -157,6 +158,26 @@ def summed_mean_ms(hists: Sequence[LatencyHistogram]) -> float:
 
 
 _COUNTERS = ("requests", "failures", "bytes_out", "bytes_in", "docs", "late", "unfinished")
+#: Distinct failure messages kept per key; the rest are counted under OTHER_MESSAGES.
+MAX_MESSAGES = 20
+OTHER_MESSAGES = "(other messages)"
+# Request and document ids (hex, UUIDs) make every message unique; they are left out so that
+# one failure, repeated, is counted as one message.
+_IDS = re.compile(r"\b[0-9a-fA-F]{8}(?:-?[0-9a-fA-F]{4}){3}-?[0-9a-fA-F]{12}\b|\b[0-9a-fA-F]{16,}\b")
+
+
+def failure_message(error: Exception) -> str:
+    """``class: message`` of a failed request, its ids replaced by ``<id>``
+    (e.g. ``gateway_status: ValueError in NumpyIndexer: document <id> contains ...``)."""
+    return f"{getattr(error, 'kind', 'protocol')}: {_IDS.sub('<id>', str(error))}"
+
+
+def count_message(messages: Counter, message: str, count: int = 1) -> None:
+    """Add ``count`` of ``message`` to ``messages``, keeping at most MAX_MESSAGES distinct ones."""
+    if message in messages or len(messages) < MAX_MESSAGES:
+        messages[message] += count
+    else:
+        messages[OTHER_MESSAGES] += count
 
 
 @dataclass
@@ -176,6 +197,7 @@ class EndpointStats:
     late: int = 0
     unfinished: int = 0  # sent, but the run stopped before the reply (not in ``requests``)
     failure_kinds: Counter = field(default_factory=Counter)
+    failure_messages: Counter = field(default_factory=Counter)  # failure_message() -> requests
     match_values: Counter = field(default_factory=Counter)  # --match-field: value -> matches
     values_per_reply: Counter = field(default_factory=Counter)  # distinct values in one reply -> replies
     latency: LatencyHistogram = field(default_factory=LatencyHistogram)
@@ -200,6 +222,7 @@ class EndpointStats:
         else:
             self.failures += 1
             self.failure_kinds[result.error.kind] += 1
+            count_message(self.failure_messages, failure_message(result.error))
 
     def add_time(self, seconds: float) -> None:
         """Account a timing that is part of a request (an Executor's span), not a request."""
@@ -210,6 +233,8 @@ class EndpointStats:
         for name in _COUNTERS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.failure_kinds.update(other.failure_kinds)
+        for message, count in other.failure_messages.items():
+            count_message(self.failure_messages, message, count)
         self.match_values.update(other.match_values)
         self.values_per_reply.update(other.values_per_reply)
         self.latency.merge(other.latency)
@@ -218,6 +243,8 @@ class EndpointStats:
     def encode(self) -> dict[str, Any]:
         out: dict[str, Any] = {name: getattr(self, name) for name in _COUNTERS}
         out.update(failure_kinds=dict(self.failure_kinds), latency=self.latency.encode())
+        if self.failure_messages:
+            out["failure_messages"] = dict(self.failure_messages)
         if self.match_values:
             out["match_values"] = dict(self.match_values)
             out["values_per_reply"] = {str(k): v for k, v in self.values_per_reply.items()}
@@ -229,6 +256,7 @@ class EndpointStats:
     def decode(cls, data: dict[str, Any]) -> "EndpointStats":
         stats = cls(**{k: int(data.get(k, 0)) for k in _COUNTERS})
         stats.failure_kinds.update(data.get("failure_kinds", {}))
+        stats.failure_messages.update(data.get("failure_messages", {}))
         stats.match_values.update(data.get("match_values", {}))
         stats.values_per_reply.update({int(k): v for k, v in data.get("values_per_reply", {}).items()})
         stats.latency = LatencyHistogram.decode(data["latency"])

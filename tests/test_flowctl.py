@@ -79,6 +79,8 @@ def test_sharded_and_replicated_demo_flow_answers_exactly_top_k(tmp_path):
                 result = transport.send(pools["/search"].next())
                 assert result.ok, result.error
                 assert result.docs_returned == 2
+    # The ranker's arguments go with `uses_after` itself: Jina has no `uses_after_with`.
+    assert "ignored unknown argument" not in flow.log_path.read_text(errors="replace")
 
 
 @pytest.mark.parametrize("spec, expected", [

@@ -19,6 +19,7 @@ from typing import Any, Callable, Optional, TypeVar
 
 from loadgen.files import write_json_atomic
 from loadgen.redact import redact_argv, redact_url
+from loadgen.replay import run_values
 from loadgen.reports.html import write_report
 from loadgen.reports.summary import NO_ROUTES_NOTE, summarize
 from loadgen.reports.text import render_table
@@ -33,17 +34,18 @@ T = TypeVar("T")
 def run_info(session: Any, *, users: Any) -> RunInfo:
     """The run's parameters from the session's options and what the master learned."""
     opts = session.options
-    replay = None
+    replay, sent = None, {"kind": session.kind, "request_size": opts.payload.request_size,
+                          "top_k": opts.payload.top_k, "task_mix": opts.task_mix}
     if opts.replay is not None and session.replay_check is not None:
         replay = {"file": opts.replay.path, "lines_per_pass": session.replay_check.requests,
-                  "bad_lines_skipped": session.replay_check.bad_lines}
+                  "bad_lines_skipped": session.replay_check.bad_lines, "sent": session.replay_sent.as_dict()}
+        sent = run_values(session.replay_sent)  # the file's lines, as sent: not the options
     arrival = None
     if opts.arrival_shape is not None:
         arrival = {"rate": opts.arrival_rate, "process": opts.arrival, "max_inflight": opts.max_inflight or None}
     return RunInfo(
         target=redact_url(session.environment.host or ""), protocol=opts.protocol, grpc_mode=opts.grpc_mode,
-        kind=session.kind, request_size=opts.payload.request_size, top_k=opts.payload.top_k,
-        task_mix=opts.task_mix, users=users, workers=len(session.fleet.seen),
+        **sent, users=users, workers=len(session.fleet.seen),
         workers_lost=tuple(session.fleet.lost), arrival=arrival, dataset=session.dataset_stats,
         match_field=opts.payload.match_field, replay=replay,
         executors_note=NO_ROUTES_NOTE if opts.protocol == "http" else None,

@@ -59,12 +59,13 @@ class Intervals:
         except OSError as exc:
             log.error("cannot write the time series to %s: %s", directory, exc)
 
-    def flush(self) -> None:
-        """Move the current interval into the total and write its time-series rows."""
+    def flush(self, *, gauges: Optional[dict[str, int]] = None) -> None:
+        """Move the current interval into the total and write its time-series rows;
+        ``gauges`` (``users``, ``inflight``) are the values at its end."""
         now = self._clock()
         if self.series is not None and self.current.entries:
             try:
-                self.series.write_interval(self.current, start_epoch=self.started_at, end_epoch=now)
+                self.series.write_interval(self.current, start_epoch=self.started_at, end_epoch=now, gauges=gauges)
             except OSError as exc:  # e.g. a full disk: keep measuring, say so once
                 log.error("time series stopped: %s", exc)
                 self.series = None

@@ -27,9 +27,8 @@ from typing import Any, NoReturn
 import gevent
 from locust.runners import WORKER_REPORT_INTERVAL, STATE_INIT, STATE_STOPPED, LocalRunner, MasterRunner, WorkerRunner
 
-from loadgen.datasets import summary_line
 from loadgen.errors import ConfigError, FlowError
-from loadgen.locust_adapter import bootstrap, distributed, hdr_tab
+from loadgen.locust_adapter import bootstrap, distributed, hdr_tab, stats_rows
 from loadgen.locust_adapter.finish import attempt, finish_run
 from loadgen.locust_adapter.intervals import Ticker
 from loadgen.locust_adapter.open_loop import turns_for
@@ -37,8 +36,11 @@ from loadgen.locust_adapter.options import add_arguments, read_options
 from loadgen.locust_adapter.replay_feed import DONE_MESSAGE, DoneTracker, ReplayFeed, ReplayShare, check_replay
 from loadgen.locust_adapter.session import Session, attach, current_session, session_of
 from loadgen.locust_adapter.weblogin import install_login
+from loadgen.replay import SentTally
 
 log = logging.getLogger("loadgen")
+REPLAY_SENT_KEY = "loadgen_replay_sent"  # a worker report's replay counts (SentTally.encode)
+INFLIGHT_KEY = "loadgen_inflight"  # a worker report's requests in flight at that moment
 
 
 def register(events: Any, *, kind: str = "image") -> None:
@@ -71,6 +73,7 @@ def _on_init(environment: Any, runner: Any, kind: str) -> None:
     except ConfigError as exc:
         fail(str(exc))
     session = Session(environment, kind=kind, options=options)
+    session.stats_entry = stats_rows.entry
     attach(environment, session)
     if isinstance(runner, WorkerRunner):
         return  # the master sends the host and the options with the spawn message
@@ -98,13 +101,11 @@ def _on_init(environment: Any, runner: Any, kind: str) -> None:
 
 def _prepare(session: Session) -> None:
     """Everything that can fail before the load, in the order a user would fix it."""
+    bootstrap.check_results_dir(session.options)
     session.load_validator()
     if session.options.replay is not None:
         session.replay_check = check_replay(session.options.replay)  # a bad line stops the run here
-    dataset = session.open_dataset()
-    if dataset is not None:  # read once up front: a bad file stops the run before any load
-        session.dataset_stats = dataset.stats()
-        log.info("dataset: %s", summary_line(session.dataset_stats))
+    bootstrap.read_dataset(session)
     bootstrap.resolve_target(session)
     bootstrap.preindex(session)
 
@@ -114,8 +115,12 @@ def _on_test_start(environment: Any, **_: Any) -> None:
     session = session_of(environment)
     runner = environment.runner
     session.intervals.reset()
+    session.replay_sent = SentTally()
+    session.workers_inflight.clear()
     session.fleet.reset()
     session.clock.start()
+    if not isinstance(runner, WorkerRunner) and not _take_form_options(session, runner):
+        return
     if isinstance(runner, WorkerRunner):
         # The master's values: without them a separate `locust --worker` process would send
         # its own defaults (e.g. the default --task-mix instead of the master's).
@@ -134,6 +139,20 @@ def _on_test_start(environment: Any, **_: Any) -> None:
         _arm_stops(session, runner)
         if not getattr(environment, "loadgen_embedded", False):  # library runs handle signals themselves
             _route_sigint_to_sigterm()
+
+
+def _take_form_options(session: Session, runner: Any) -> bool:
+    """The options as the web UI's start form left them (checked as at init); False, the
+    error logged and the run stopped, when they are bad."""
+    before = session.options
+    try:
+        bootstrap.take_form_options(session)
+        return True
+    except ConfigError as exc:
+        log.error("loadgen: %s; the run is stopped (fix the form and start again)", exc)
+        session.use_options(before)
+        gevent.spawn(runner.stop)
+        return False
 
 
 def _start_load_generation(session: Session) -> None:
@@ -182,10 +201,17 @@ def _stop_ticker(session: Session) -> None:
 
 
 def _tick(session: Session) -> None:
-    session.intervals.flush()
     runner = session.environment.runner
+    session.intervals.flush(gauges=_gauges(session, runner))
     if isinstance(runner, MasterRunner):
         session.fleet.note_lost(runner)
+
+
+def _gauges(session: Session, runner: Any) -> dict[str, int]:
+    """Users running and requests in flight at the end of an interval (the whole fleet: a
+    master sums what its workers last reported)."""
+    return {"users": int(getattr(runner, "user_count", 0) or 0),
+            "inflight": session.inflight + sum(session.workers_inflight.values())}
 
 
 def _route_sigint_to_sigterm() -> None:
@@ -217,12 +243,20 @@ def _on_report_to_master(client_id: str, data: dict, **_: Any) -> None:
     session = current_session()
     if session is not None:  # none before init finished (e.g. init failed): nothing measured yet
         distributed.ship(session.intervals, data)
+        data[INFLIGHT_KEY] = session.inflight
+        if session.replay_sent.entries:  # a delta, like the metrics
+            sent, session.replay_sent = session.replay_sent, SentTally()
+            data[REPLAY_SENT_KEY] = sent.encode()
 
 
 def _on_worker_report(client_id: str, data: dict, **_: Any) -> None:
     session = current_session()
     if session is not None:
+        stats_rows.prepare_report(session.environment.stats, data)  # before Locust's listener merges it
         distributed.receive(session.intervals, session.fleet, client_id, data)
+        session.replay_sent.merge(SentTally.decode(data.get(REPLAY_SENT_KEY)))
+        if INFLIGHT_KEY in data:
+            session.workers_inflight[client_id] = int(data[INFLIGHT_KEY])
 
 
 # -- the end ----------------------------------------------------------------------------------
@@ -233,7 +267,9 @@ def _on_quitting(environment: Any) -> None:
     runner = environment.runner
     if isinstance(runner, LocalRunner) and runner.state not in (STATE_STOPPED, STATE_INIT):
         runner.quit()  # e.g. SIGTERM: stop the users first so that the summary is final
-    bootstrap.stop_demo_flow(session)  # no user is running any more; the table should be the last output
+    # No user is running any more (the table should be the last output); what they left in
+    # flight is drained first.
+    bootstrap.stop_demo_flow(session, drain=True)
     session.stop_refills()
     if isinstance(runner, WorkerRunner):
         return

@@ -52,7 +52,8 @@ OPTIONS: tuple[tuple[str, str, Optional[str], str], ...] = (
                                                   "sinusoidal:MIN,MAX,PERIOD_S | step:R1@T1,R2@T2 (default: closed loop)"),
     ("--arrival", "LOADGEN_ARRIVAL", "poisson", "open loop arrival process: poisson|uniform"),
     ("--max-inflight", "LOADGEN_MAX_INFLIGHT", "0", "open loop: cap on requests in flight for the fleet (0: the users)"),
-    ("--results-dir", "LOADGEN_RESULTS_DIR", "", "where summary.json, timeseries.csv and histograms.hlog go "
+    ("--results-dir", "LOADGEN_RESULTS_DIR", "", "where summary.json, timeseries.csv, histograms.hlog and report.html go; one "
+                                                 "holding an earlier run is refused unless --overwrite "
                                                  "(default: results/<UTC time>-<locustfile>)"),
     ("--report-interval", "LOADGEN_REPORT_INTERVAL", "1", "seconds per time-series interval (a master uses at "
                                                           "least Locust's worker report period, 3 s)"),
@@ -73,16 +74,26 @@ REPEATABLE = (("--slo", "LOADGEN_SLO", "SLO gate checked at the end, repeatable:
               # added through a group stay out of Locust's web UI form.
               ("--header", "LOADGEN_HEADER", "repeatable 'Name: value' sent with every request and probe (gRPC "
                                              "metadata, HTTP and websocket headers), e.g. 'Authorization: Bearer TOKEN'"))
-FLAGS = (("--skip-host-check", "LOADGEN_SKIP_HOST_CHECK", "do not check that --host answers before the run"),
+FLAGS = (("--skip-host-check", "LOADGEN_SKIP_HOST_CHECK", "do not check before the run that --host answers and that the "
+                                                      "Flow serves every endpoint the run sends"),
          ("--skip-bad-lines", "LOADGEN_SKIP_BAD_LINES", "replay: count and skip bad lines instead of stopping"),
-         ("--reuse-file", "LOADGEN_REUSE_FILE", "replay: start the file again at its end (Iago's default)"))
+         ("--reuse-file", "LOADGEN_REUSE_FILE", "replay: start the file again at its end (Iago's default)"),
+         ("--overwrite", "LOADGEN_OVERWRITE", "replace an earlier run's results in --results-dir (refused otherwise)"))
+
+
+#: Shown in the web UI's start form too (Locust's ``include_in_web_ui``), to change between runs.
+WEB_FORM = ("--task-mix", "--request-size", "--top-k", "--arrival-rate", "--dataset")
 
 
 def add_arguments(parser: Any) -> None:
-    """Register the options on Locust's (configargparse) parser."""
+    """Register the options on Locust's (configargparse) parser; :data:`WEB_FORM` also in the
+    web UI's form (an argument group's options stay out of it unless marked)."""
     group = parser.add_argument_group("jina-loadgen", "Options of the Jina load generator (docs/usage.md)")
     for option, env, default, help_text in OPTIONS:
-        group.add_argument(option, type=str, env_var=env, default=default, help=help_text)
+        action = group.add_argument(option, type=str, env_var=env, default=default, help=help_text)
+        if option in WEB_FORM:
+            # What LocustArgumentParser.add_argument(include_in_web_ui=True) sets.
+            action.include_in_web_ui, action.is_secret, action.is_required, action.is_multiple = True, False, False, False
     for option, env, help_text in REPEATABLE:
         group.add_argument(option, action="append", env_var=env, default=[], help=help_text)
     for option, env, help_text in FLAGS:
@@ -121,6 +132,8 @@ class RunOptions:
     validator_kwargs: dict[str, Any] = field(default_factory=dict)
     headers: Headers = field(default=(), repr=False)  # --header (and --host's user:password); secrets
     run_label: str = ""
+    results_dir_given: bool = False  # --results-dir was given (not the per-run default)
+    overwrite: bool = False
 
 
 def read_options(parsed: Any, *, kind: str) -> RunOptions:
@@ -152,7 +165,8 @@ def read_options(parsed: Any, *, kind: str) -> RunOptions:
         dataset_kwargs=parse_kwargs(parsed.dataset_kwargs or "", option="--dataset-kwargs"),
         validator=str(parsed.validator or "").strip(), validator_kwargs=parse_kwargs(parsed.validator_kwargs or "",
                                                                     option="--validator-kwargs"),
-        run_label=str(parsed.run_label or "").strip(),
+        run_label=str(parsed.run_label or "").strip(), results_dir_given=bool(parsed.results_dir),
+        overwrite=bool(getattr(parsed, "overwrite", False)),
     )
 
 

@@ -34,7 +34,7 @@ from loadgen.locust_adapter.replay_feed import ReplayShare
 from loadgen.plugins import load_function
 from loadgen.pools import PoolSet, build_pools
 from loadgen.protocols import open_transport
-from loadgen.replay import ReplayCheck
+from loadgen.replay import ReplayCheck, ReplayLine, SentTally
 from loadgen.replies import truncate
 from loadgen.results import Result
 
@@ -56,11 +56,17 @@ class Session:
         self.replay = ReplayShare()  # load-generating processes: this process's share of --replay-file
         self.done_tracker: Any = None  # master/local: stops the run when every share is used up
         self.replay_check: Optional[ReplayCheck] = None  # master/local: the replay file, read once
+        self.replay_sent = SentTally()  # replay lines sent (a worker: since its last report; master: all)
         self.dataset_stats: Optional[dict[str, Any]] = None  # master/local: --dataset read once
         self.flow: Any = None  # the embedded demo Flow (loadgen.flowctl.FlowProcess), if started
         self.validator: Any = None  # --validator's function (load-generating processes)
         self.refills: Any = None  # load-generating processes: native threads that refill dataset pools
         self.report_text = ""  # the final table, printed after Locust's own
+        self.inflight = 0  # requests of this process inside a transport's send right now
+        # (stats, name, request_type) -> the Locust stats entry to log into; lifecycle puts in
+        # loadgen's own entries (stats_rows.entry: aligned rows, parts without req/s).
+        self.stats_entry: Any = lambda stats, name, request_type: stats.get(name, request_type)
+        self.workers_inflight: dict[str, int] = {}  # master: each worker's, as of its last report
         self.use_options(options)
 
     def use_options(self, options: RunOptions) -> None:
@@ -103,6 +109,8 @@ class Session:
         open loop the corrected one, from the scheduled send time, as ``summary.json``'s
         ``latency_ms``; the uncorrected one stays in the HDR metrics (``latency_ms_uncorrected``)."""
         self.intervals.current.add(result)
+        stats = self.environment.stats
+        self.stats_entry(stats, result.endpoint, result.protocol)  # Locust logs the request into it
         self.environment.events.request.fire(
             request_type=result.protocol, name=result.endpoint, response_time=result.experienced_s * 1000.0,
             response_length=result.bytes_in, exception=result.error, context={},
@@ -113,10 +121,13 @@ class Session:
         # Logged into Locust's per-entry stats (UI, CSV, worker reports) but not through the
         # request event: these are parts of a request, and must not inflate Locust's
         # "Aggregated" request count or reach listeners that count requests.
-        stats = self.environment.stats
         for request_type, name, seconds in timings(parts):
             self.intervals.current.add_time(request_type, name, seconds)
-            stats.get(name, request_type).log(seconds * 1000.0, 0)
+            self.stats_entry(stats, name, request_type).log(seconds * 1000.0, 0)
+
+    def count_replayed(self, line: ReplayLine) -> None:
+        """A replay line's request was sent and its result recorded: count what it carried."""
+        self.replay_sent.add(line, payload=self.options.payload)
 
     def refill_threads(self) -> Any:
         """The native threads that prepare data during the run (made on first use, after

@@ -5,7 +5,7 @@ Each load step gives a :class:`StepResult` (its figures come from the step's
 of each figure, plus the min and max of req/s and p99 when a point ran more than once.
 Columns: ``job``, the swept parameters, ``step``, ``reps``, ``requests``, ``failures``,
 ``req/s``, ``docs/s``, ``p50 ms``, ``p95 ms``, ``p99 ms`` (from each request's actual send),
-``p99 corrected ms`` (open-loop steps: from the scheduled send), ``<executor> ms`` (mean time
+``p99 corrected ms`` (open-loop steps: from the scheduled send), ``<executor> mean ms`` (mean time
 per Executor) and ``status``. Written as ``table.csv``, ``table.md`` and ``results.json`` (``report.html``:
 :mod:`loadgen.reports.scenario_html`; on a terminal: :mod:`loadgen.console`).
 """
@@ -88,7 +88,7 @@ def _row(group: list[StepResult], names: list[str], executors: list[str]) -> dic
         values = [v for v in (r.figures.get(name) for r in group) if v is not None]
         row[f"{name} min"], row[f"{name} max"] = (min(values), max(values)) if len(values) > 1 else (None, None)
     for name in executors:
-        row[f"{name} ms"] = _median([r.executors.get(name) for r in group])
+        row[f"{name} mean ms"] = _median([r.executors.get(name) for r in group])
     statuses = list(dict.fromkeys(r.status for r in group))
     row["status"] = "ok" if statuses == ["ok"] else "; ".join(s for s in statuses if s != "ok")
     return row

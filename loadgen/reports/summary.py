@@ -12,7 +12,8 @@ into the ``summary.json`` dict; :func:`hlog_summary` does the same for merged in
 ``dataset`` and ``replay`` (run parameters) gain ``waits`` and ``wait_s``: how often, and how
 long in total, users waited for data that was not ready (outside the timed spans).
 ``rps`` counts every request (failed ones too) per second of the run; ``latency_ms``
-covers successful requests only (failures are counted by class, not timed). Latencies are
+covers successful requests only (failures are counted by class and by message, not timed;
+``timed_requests`` 0 means no request succeeded and the latency figures are empty). Latencies are
 in ms, rates per second, durations in seconds. Rendering the dict is :mod:`loadgen.reports.text`'s
 and :mod:`loadgen.reports.html`'s job.
 """
@@ -26,6 +27,7 @@ from loadgen.metrics import PERCENTILES, DataWaits, EndpointStats, Metrics
 # Request types that are parts of a request (loadgen.breakdown), not requests.
 BREAKDOWN_TYPES = ("executor", "breakdown")
 NO_ROUTES_NOTE = "not available: the HTTP gateway returns no routes"
+TOP_MESSAGES = 10  # failure messages per endpoint in summary.json
 
 
 def summarize(metrics: Metrics, *, duration_s: float, run: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -107,8 +109,16 @@ def endpoint_summary(stats: EndpointStats, duration_s: float) -> dict[str, Any]:
         "bytes_out": stats.bytes_out,
         "bytes_in": stats.bytes_in,
         "failures_by_class": dict(sorted(stats.failure_kinds.items())),
+        "failure_messages": top_messages(stats),
         **_match_figures(stats),
     }
+
+
+def top_messages(stats: EndpointStats, most: int = TOP_MESSAGES) -> dict[str, int]:
+    """The ``most`` commonest failure messages (``class: message``, ids as ``<id>``) with their
+    counts, commonest first (see :func:`loadgen.metrics.failure_message`)."""
+    ranked = sorted(stats.failure_messages.items(), key=lambda kv: (-kv[1], kv[0]))
+    return dict(ranked[:most])
 
 
 def _match_figures(stats: EndpointStats) -> dict[str, Any]:

@@ -59,7 +59,10 @@ def locust_options(method: str, kwargs: Mapping[str, Any], *, target: TargetConf
             "--host", target.url, "--task-mix", f"{ENDPOINTS[method].lstrip('/')}:1",
             "--request-size", str(kwargs["request_size"]), "--top-k", str(kwargs.get("top_k", 10)),
             "--seed", str(inputs.seed), "--grpc-mode", kwargs["grpc_mode"], "--timeout", f"{kwargs['timeout']:g}",
-            "--preindex-docs", "0", "--results-dir", str(results_dir)]
+            "--preindex-docs", "0", "--results-dir", str(results_dir),
+            # The step's directory is the scenario run's own (new with each run); a reused
+            # `loadgen run --results-dir` replaces its steps' results, as it replaces its table.
+            "--overwrite"]
     if inputs.image_shape:
         argv += ["--image-shape", ",".join(map(str, inputs.image_shape))]
     if kwargs.get("image_dtype"):

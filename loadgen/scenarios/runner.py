@@ -58,7 +58,8 @@ class Run:
             self.console.error("interrupted: Flows stopped, results so far kept")
         finally:
             rows = self.save()
-        self.console.results(f"\nscenario {self.plan.path}: results in {self.results_dir}\n", rows)
+        # Once: a `report` step that just printed this very table is not followed by a copy.
+        self.console.results(f"\nscenario {self.plan.path}: results in {self.results_dir}\n", rows, again=False)
         return self.exit_code()
 
     def exit_code(self) -> int:

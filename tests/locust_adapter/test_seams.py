@@ -202,9 +202,13 @@ def test_each_flush_writes_one_interval_and_moves_it_into_the_total(tmp_path):
     assert intervals.live().entry("grpc", "/search").requests == 41 and intervals.total.entry("grpc", "/search").requests == 40
     clock.now += 1.0
     intervals.close_series()
-    rows = list(csv.DictReader(io.StringIO((tmp_path / "timeseries.csv").read_text())))
+    all_rows = list(csv.DictReader(io.StringIO((tmp_path / "timeseries.csv").read_text())))
+    rows = [r for r in all_rows if r["request_type"] == "grpc"]
     assert [(r["elapsed_s"], r["requests"], r["rps"]) for r in rows] == [
         ("1.000", "10", "10.000"), ("3.000", "30", "15.000"), ("4.000", "1", "1.000")]
+    totals = [r for r in all_rows if r["request_type"] == "total"]  # one endpoint: the same figures
+    assert [(r["elapsed_s"], r["requests"], r["rps"]) for r in totals] == [
+        (r["elapsed_s"], r["requests"], r["rps"]) for r in rows]
     assert float(rows[2]["max_ms"]) == pytest.approx(500.0)
     assert intervals.total.entry("grpc", "/search").requests == 41
     assert len([line for line in (tmp_path / "histograms.hlog").read_text().splitlines()
