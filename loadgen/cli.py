@@ -1,6 +1,7 @@
 """The ``loadgen`` console script: ``loadgen flow up`` starts a demo Flow, ``loadgen report``
 re-renders saved runs, ``loadgen replay make|check`` writes and checks replay files,
-``loadgen run SCENARIO.yml`` runs a scenario (docs/scenarios.md).
+``loadgen run SCENARIO.yml`` runs a scenario (docs/scenarios.md), ``loadgen capacity`` finds
+the highest request rate a Flow holds within its SLO (docs/capacity.md).
 
 Only argv parsing and wiring live here; every command is one call into the library.
 Exit codes: 0 success, 1 runtime failure (e.g. the Flow died), 2 bad usage.
@@ -15,6 +16,7 @@ from typing import Optional, Sequence
 
 from pathlib import Path
 
+from loadgen.capacity.cli import add_command as add_capacity_command
 from loadgen.cloud.cli import add_commands as add_cloud_commands
 from loadgen.console import progress_bar
 from loadgen.errors import CloudError, ConfigError, FlowError
@@ -57,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_replay_commands(commands)
     add_cloud_commands(commands)  # fleet, s3 (loadgen/cloud/cli.py; boto3 imported only when run)
     _add_run_command(commands)
+    add_capacity_command(commands)  # loadgen/capacity/cli.py; its unknown options go to Locust
     return parser
 
 
@@ -184,7 +187,11 @@ def _interrupt(*_: object) -> None:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of the ``loadgen`` console script; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and not getattr(args, "accepts_extra", False):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.extra = extra
     try:
         return args.handler(args)
     except ConfigError as exc:
