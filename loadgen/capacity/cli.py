@@ -17,7 +17,7 @@ import signal
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
-from loadgen.capacity.config import CapacityConfig, LoadConfig, WindowConfig
+from loadgen.capacity.config import CapacityConfig, LoadConfig, WindowConfig, check
 from loadgen.capacity.driver import exit_code, find_capacity, results_dir_default
 from loadgen.capacity.report import final_line, table_rows
 from loadgen.capacity.search import SearchConfig
@@ -93,33 +93,21 @@ def build_config(args: argparse.Namespace, extra: list[str]) -> CapacityConfig:
     interval = max(_number(args.report_interval, "--report-interval"), WORKER_REPORT_INTERVAL_S if workers else 0)
     windows = WindowConfig(warmup_s=_duration(args.trial_warmup, "--trial-warmup", zero=True),
                            window_s=_duration(args.window, "--window"), stability=_percent(args.stability, "--stability"),
-                           max_windows=_whole(args.max_windows, "--max-windows", 3), interval_s=interval)
-    if windows.window_s < interval:
-        where = "a master's intervals follow Locust's worker reports" if workers else "--report-interval"
-        raise ConfigError(f"--window: {windows.window_s:g} s is shorter than the report interval {interval:g} s "
-                          f"({where}); use --window {interval:g} or more")
-    search = _search(args)
-    config = CapacityConfig(load=_load(args, extra, workers), windows=windows, search=search,
+                           max_windows=_whole(args.max_windows, "--max-windows", 1), interval_s=interval)
+    config = CapacityConfig(load=_load(args, extra, workers), windows=windows, search=_search(args),
                             slos=tuple(parse_slo(text) for text in args.slo),
                             max_time_s=_duration(args.max_time, "--max-time"),
                             results_dir=Path(args.results_dir) if args.results_dir else results_dir_default())
-    if config.max_time_s < windows.shortest_s():
-        raise ConfigError(f"--max-time: {config.max_time_s:g} s is shorter than one trial ({windows.shortest_s():g} s "
-                          f"of warm-up and 3 windows); raise --max-time")
+    check(config)
     return config
 
 
 def _search(args: argparse.Namespace) -> SearchConfig:
     start = _number(args.rate_start, "--rate-start") if args.rate_start is not None else None
     rate_max = _number(args.rate_max, "--rate-max") if args.rate_max is not None else None
-    if start is not None and rate_max is not None and start > rate_max:
-        raise ConfigError(f"--rate-start: {start:g} is above --rate-max {rate_max:g}; lower --rate-start "
-                          f"or raise --rate-max")
-    factor = _number(args.rate_factor, "--rate-factor")
-    if factor <= 1:
-        raise ConfigError(f"--rate-factor: must be more than 1, got {args.rate_factor!r}")
-    return SearchConfig(rate_start=start, rate_factor=factor, precision=_percent(args.precision, "--precision"),
-                        rate_max=rate_max, rate_min=_number(args.rate_min, "--rate-min"))
+    return SearchConfig(rate_start=start, rate_factor=_number(args.rate_factor, "--rate-factor"),
+                        precision=_percent(args.precision, "--precision"), rate_max=rate_max,
+                        rate_min=_number(args.rate_min, "--rate-min"))
 
 
 def _load(args: argparse.Namespace, extra: list[str], workers: int) -> LoadConfig:

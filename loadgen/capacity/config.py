@@ -8,9 +8,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 from loadgen.capacity.search import SearchConfig
+from loadgen.errors import ConfigError
 from loadgen.slo import LATENCY_METRICS, Slo
 
 MIN_USERS = 4  # per load-generating process
@@ -105,3 +106,24 @@ class CapacityConfig:
     slos: tuple[Slo, ...] = ()
     max_time_s: float = 600.0
     results_dir: Path = Path("results")
+
+
+def check(config: CapacityConfig, *, name: Callable[[str], str] = lambda key: "--" + key.replace("_", "-")) -> None:
+    """What the values cannot say one by one; ``name(key)`` is how the user wrote a key
+    (``--rate-start`` on the command line, ``rate_start`` in a scenario).
+    :raises ConfigError: naming the key and the fix."""
+    search, windows = config.search, config.windows
+    if search.rate_start is not None and search.rate_max is not None and search.rate_start > search.rate_max:
+        raise ConfigError(f"{name('rate_start')}: {search.rate_start:g} is above {name('rate_max')} "
+                          f"{search.rate_max:g}; lower {name('rate_start')} or raise {name('rate_max')}")
+    if search.rate_factor <= 1:
+        raise ConfigError(f"{name('rate_factor')}: must be more than 1, got {search.rate_factor:g}")
+    if windows.window_s < windows.interval_s:
+        where = "a master's intervals follow Locust's worker reports" if config.load.workers else name("report_interval")
+        raise ConfigError(f"{name('window')}: {windows.window_s:g} s is shorter than the report interval "
+                          f"{windows.interval_s:g} s ({where}); use {name('window')} {windows.interval_s:g} or more")
+    if windows.max_windows < 3:
+        raise ConfigError(f"{name('max_windows')}: must be at least 3 (the last 3 windows must agree)")
+    if config.max_time_s < windows.shortest_s():
+        raise ConfigError(f"{name('max_time')}: {config.max_time_s:g} s is shorter than one trial "
+                          f"({windows.shortest_s():g} s of warm-up and 3 windows); raise {name('max_time')}")

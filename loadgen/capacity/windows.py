@@ -70,14 +70,15 @@ def merge_spans(spans: Sequence[Span]) -> Span:
 
 def cut_windows(intervals: Sequence[Span], *, warmup_s: float, window_s: float, interval_s: float) -> list[Span]:
     """The complete windows after the warm-up: ``round(window_s / interval_s)`` intervals each.
-    A window whose intervals cover less than (n - ½) intervals (the run's last, partial
-    interval) is not complete."""
+    A window shorter than 95 % of its n intervals is not complete: it ends with the run's
+    last, partial interval (every other interval lasts at least ``interval_s``: the ticker
+    sleeps that long, then writes)."""
     per_window = max(1, round(window_s / interval_s))
     measured = [s for s in intervals if s.start_s >= warmup_s - interval_s / 4]
     windows = []
     for first in range(0, len(measured) - per_window + 1, per_window):
         group = measured[first:first + per_window]
-        if group[-1].end_s - group[0].start_s >= (per_window - 0.5) * interval_s:
+        if group[-1].end_s - group[0].start_s >= 0.95 * per_window * interval_s:
             windows.append(merge_spans(group))
     return windows
 

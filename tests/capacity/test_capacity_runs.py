@@ -1,0 +1,96 @@
+"""``loadgen capacity`` against a fake gateway of known capacity (tests/fakegateway.py
+``--slots 10 --service-ms 50``: 10 requests served at a time, 50 ms each, the rest queue
+FIFO; 200 req/s at most). The truth is computed here: the arrival rate at which the p99 of
+the queue's time in system crosses the gate, by a discrete-event simulation of the same
+queue (tests/queue_sim.py). The found ``max_rate`` must be within 10 % of it.
+
+Each search runs as a ``python -m loadgen`` process (Locust patches the process it runs in).
+Windows are small (2 s; 3 s with workers, whose reports come every 3 s) so that a search
+takes about a minute; on a machine busy with other work a stall of the generator or of the
+fake gateway shows up as a violated trial -- rerun such a failure alone.
+"""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+from queue_sim import rate_at_percentile
+
+pytestmark = pytest.mark.locust
+SLOTS, SERVICE_S, GATE_MS = 10, 0.050, 75
+FAST = ["--window", "2", "--trial-warmup", "1", "--max-windows", "4", "--precision", "10%"]
+
+
+@pytest.fixture(scope="module")
+def truth():
+    return rate_at_percentile(GATE_MS / 1000, p=99, slots=SLOTS, service_s=SERVICE_S)
+
+
+@pytest.fixture
+def gateway(launch_fake_gateway):
+    port = launch_fake_gateway("--slots", SLOTS, "--service-ms", SERVICE_S * 1000, "--delay-ms", 0)
+    return f"grpc://127.0.0.1:{port}"
+
+
+def capacity(host, results, *options, timeout=300):
+    """Run a search; returns (exit code, capacity.json or None, stdout, stderr)."""
+    argv = [sys.executable, "-m", "loadgen", "capacity", "-f", "locustfiles/text.py", "--host", host,
+            "--task-mix", "search:1", "--request-size", "1", "--results-dir", str(results), "--quiet", *options]
+    proc = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    path = results / "capacity.json"
+    return proc.returncode, json.loads(path.read_text()) if path.is_file() else None, proc.stdout, proc.stderr
+
+
+def check_trials(data, results):
+    """Every trial left its run's files; every held trial kept up and held the gate."""
+    for trial in data["trials"]:
+        directory = results / trial["dir"]
+        assert all((directory / name).is_file() for name in ("summary.json", "timeseries.csv", "histograms.hlog"))
+        if trial["verdict"] == "held":
+            assert trial["achieved_rate"] >= 0.95 * trial["offered_rate"] and trial["stable"]
+            assert trial["endpoints"]["/search"]["latency_ms"]["p99"] < GATE_MS
+
+
+def test_the_found_rate_is_the_queues_truth(gateway, truth, tmp_path):
+    code, data, out, err = capacity(gateway, tmp_path, "--slo", f"/search:p99<{GATE_MS}ms", "--slo", "failures<1%",
+                                    *FAST)
+    assert code == 0, err[-3000:]
+    assert data["limit"] == "slo" and data["probe"]["rate"] > 0, "the probe chose the start"
+    assert abs(data["max_rate"] - truth) <= 0.10 * truth, (data["max_rate"], truth, out)
+    assert data["max_docs_per_s"] == pytest.approx(data["max_rate"], rel=0.01)  # one document per request
+    check_trials(data, tmp_path)
+    assert f"max sustainable rate within SLO: {data['max_rate']:.4g} req/s" in out
+    assert (tmp_path / "capacity.html").is_file()
+
+
+def test_a_gate_no_rate_can_hold_gives_null_and_exit_3(gateway, tmp_path):
+    # p99 under the 50 ms service time: not even one request alone is fast enough
+    code, data, out, err = capacity(gateway, tmp_path, "--slo", "/search:p99<40ms", "--rate-start", "20",
+                                    "--rate-min", "5", *FAST)
+    assert code == 3, err[-3000:]
+    assert (data["max_rate"], data["max_docs_per_s"], data["limit"]) == (None, None, "slo")
+    assert [t["offered_rate"] for t in data["trials"]] == [20, 10, 5]
+    assert all(t["verdict"] == "violated" for t in data["trials"]) and "no tried rate holds the SLO" in out
+
+
+def test_a_rate_max_below_the_capacity_is_the_limit(gateway, tmp_path):
+    # a loose gate (its truth is about 180 req/s): a stall of a busy machine does not break it
+    code, data, out, err = capacity(gateway, tmp_path, "--slo", "/search:p99<150ms", "--rate-start", "40",
+                                    "--rate-max", "60", *FAST)
+    assert code == 0, err[-3000:]
+    assert (data["max_rate"], data["limit"]) == (60, "rate-max")
+    assert [t["offered_rate"] for t in data["trials"]] == [40, 60]
+
+
+def test_two_workers_find_the_same_truth(gateway, truth, tmp_path):
+    code, data, out, err = capacity(gateway, tmp_path, "--slo", f"/search:p99<{GATE_MS}ms", "--workers", "2",
+                                    "--rate-start", "70", "--window", "3", "--trial-warmup", "3", "--max-windows", "4",
+                                    "--precision", "10%")
+    assert code == 0, err[-3000:]
+    assert abs(data["max_rate"] - truth) <= 0.10 * truth, (data["max_rate"], truth, out)
+    assert data["settings"]["workers"] == 2 and data["settings"]["report_interval_s"] == 3.0
+    check_trials(data, tmp_path)
+    summary = json.loads((tmp_path / data["trials"][0]["dir"] / "summary.json").read_text())
+    assert summary["workers"] == 2, "the offered rate was paced by both workers"
