@@ -7,7 +7,8 @@ In this order:
    generator's limit, not the Flow's, so the search stops (``limit: "generator"``).
 2. ``violated`` -- on the merged figures of the trial's last windows an ``--slo`` gate fails
    (:func:`loadgen.slo.evaluate`), or the achieved rate is under :data:`KEEP_UP` of the
-   offered one (the Flow did not keep up). When many sends left late (more than one arrival
+   offered one (the Flow did not keep up) by more than its sampling error (Poisson
+   arrivals: 30 requests offered per window are 30 ± 16 at 3 standard errors). When many sends left late (more than one arrival
    interval behind their schedule) the reason says the limit may be on the generator's side.
 3. ``unstable`` -- the gates hold, but the last windows did not agree within ``--stability``
    (:func:`loadgen.capacity.windows.disagreements`); the reason names what moved.
@@ -18,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Sequence
 
+from loadgen.capacity.sampling import count_bounds
 from loadgen.slo import Slo, evaluate
 
 HELD, VIOLATED, UNSTABLE, SATURATED = "held", "violated", "unstable", "generator-saturated"
@@ -50,8 +52,9 @@ def judge(*, figures: Mapping[str, Any], offered_rate: float, slos: Sequence[Slo
         return Judgement(SATURATED, str(generator.get("reason") or "the load generator was saturated"))
     verdicts = [evaluate(slo, figures) for slo in slos]
     failed = [_gate_line(v) for v in verdicts if not v.passed]
-    achieved = figures["total"]["rps"]
-    if achieved < KEEP_UP * offered_rate:
+    achieved, count = figures["total"]["rps"], figures["total"]["requests"]
+    achieved_high = count_bounds(count)[1] * achieved / count if count else 0.0
+    if achieved_high < KEEP_UP * offered_rate:
         failed.append(f"achieved {achieved:.4g} of {offered_rate:.4g} req/s offered "
                       f"({100 * achieved / offered_rate:.0f} % < {100 * KEEP_UP:.0f} %): the Flow did not keep up")
     if failed:

@@ -9,11 +9,11 @@ averaged.
 
 The last :data:`TAIL` windows *agree* when, for the achieved rate and for every gated
 latency figure, there is one value that each window is within ``± stability`` of, after
-allowing each window its sampling error: a window's rate is a count ``n`` known to
-``± Z·√n`` (Poisson), its p-th percentile lies between the values at ranks
-``p ± Z·√(p(1-p)/n)``. Without that allowance a p99 from a few hundred requests (its 3rd
-highest value) would almost never repeat within 10 %, and every trial at a modest rate
-would look unstable. ``max`` and ``mean`` are compared as they are.
+allowing each window its sampling error (:mod:`loadgen.capacity.sampling`: a count known
+to ``± 3·√n``, a percentile between two order statistics). Without that allowance a p99
+from a few hundred requests (its 3rd highest value) would almost never repeat within 10 %,
+and every trial at a modest rate would look unstable. ``max`` and ``mean`` are compared as
+they are.
 """
 from __future__ import annotations
 
@@ -21,12 +21,12 @@ import math
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
+from loadgen.capacity.sampling import count_bounds, percentile_ranks
 from loadgen.metrics import PERCENTILES, EndpointStats
 from loadgen.reports.summary import endpoint_summary
 from loadgen.slo import LATENCY_METRICS, Slo, evaluate
 
 TAIL = 3  # windows that must agree
-Z = 3.0  # standard errors of sampling noise that do not count as disagreement
 TOTAL = "total"
 
 
@@ -140,10 +140,10 @@ def agree(bounds: Sequence[tuple[float, ...]], stability: float) -> bool:
 
 
 def rate_bounds(window: Span) -> tuple[float, float, float]:
-    """(low, high, value) of the window's rate in req/s: its count ± Z·√count."""
+    """(low, high, value) of the window's rate in req/s, from its count's sampling error."""
     count = window.total().requests
-    error = Z * math.sqrt(count)
-    return (max(0.0, count - error) / window.length_s, (count + error) / window.length_s, count / window.length_s)
+    low, high = count_bounds(count)
+    return low / window.length_s, high / window.length_s, count / window.length_s
 
 
 def gauge_bounds(window: Span, gauge: Gauge) -> Optional[tuple[float, float, float]]:
@@ -156,13 +156,14 @@ def gauge_bounds(window: Span, gauge: Gauge) -> Optional[tuple[float, float, flo
         return (hist.max_s * 1000.0,) * 3
     if gauge.metric == "mean":
         return (hist.mean_ms(),) * 3
-    p = PERCENTILES[gauge.metric] / 100.0
-    error = Z * math.sqrt(p * (1 - p) / hist.count)
-    ranks = [100.0 * max(0.0, p - error), 100.0 * min(1.0, p + error), 100.0 * p]
-    values = hist.percentiles_ms(ranks)
+    p, n = PERCENTILES[gauge.metric], hist.count
+    low_rank, high_rank = percentile_ranks(n, p / 100.0)
+    ranks = [p] + [100.0 * k / n for k in (low_rank, high_rank) if k is not None]
     # HDR reports a bucket's highest equivalent value; never above the recorded maximum.
-    low, high, value = (min(values[r], hist.max_s * 1000.0) for r in ranks)
-    return low, high, value
+    values = {r: min(v, hist.max_s * 1000.0) for r, v in hist.percentiles_ms(ranks).items()}
+    low = values[100.0 * low_rank / n] if low_rank is not None else 0.0
+    high = values[100.0 * high_rank / n] if high_rank is not None else math.inf
+    return low, high, values[p]
 
 
 def _values(values: Iterable[float]) -> str:

@@ -7,7 +7,7 @@ from loadgen.slo import parse_slo
 GATES = (parse_slo("/search:p99<200ms"), parse_slo("failures<1%"))
 
 
-def figures(*, rps=100.0, p99=150.0, failures=0, requests=1000):
+def figures(*, rps=100.0, p99=150.0, failures=0, requests=100_000):
     endpoint = {"requests": requests, "failures": failures, "rps": rps, "docs_per_s": rps,
                 "latency_ms": {"p50": 20.0, "p90": 50.0, "p95": 80.0, "p99": p99, "p999": p99, "max": p99,
                                "mean": 30.0}}
@@ -17,10 +17,12 @@ def figures(*, rps=100.0, p99=150.0, failures=0, requests=1000):
 @pytest.mark.parametrize("kwargs, verdict, reason", [
     ({}, "held", "/search:p99<200ms: 150 ms; failures<1%: 0%"),
     ({"figs": figures(p99=250.0)}, "violated", "/search:p99<200ms: 250 ms"),
-    ({"figs": figures(failures=50)}, "violated", "failures<1%: 5%"),
+    ({"figs": figures(failures=5000)}, "violated", "failures<1%: 5%"),
     ({"figs": figures(rps=90.0)}, "violated",
      "achieved 90 of 100 req/s offered (90 % < 95 %): the Flow did not keep up"),
     ({"figs": figures(rps=95.0)}, "held", "/search:p99<200ms: 150 ms; failures<1%: 0%"),
+    # 24 requests where 30 were offered: within the sampling error of Poisson arrivals
+    ({"figs": figures(rps=80.0, requests=24)}, "held", "/search:p99<200ms: 150 ms; failures<1%: 0%"),
     ({"figs": figures(rps=90.0), "late_share": 0.2, "users": 8}, "violated",
      "achieved 90 of 100 req/s offered (90 % < 95 %): the Flow did not keep up; 20 % of sends left late: a "
      "generator-side limit too (all 8 users busy, or the generator overloaded; raise -u or add --processes)"),

@@ -9,9 +9,11 @@ trial; default: per rate), and ``loadgen capacity``'s options as keys: ``slo``,
 ``rate_start``, ``rate_factor``, ``precision``, ``rate_max``, ``rate_min``, ``max_time``,
 ``trial_warmup``, ``window``, ``stability``, ``max_windows``, ``report_interval``.
 
-Its row in the results table has the figures of the trial at the highest rate held (from
-its summary.json), ``max req/s``, ``max docs/s`` and ``limit``; status ``slo failed`` when
-no tried rate held, ``generator saturated`` when the load generator was the limit.
+Its row in the results table has the figures of the trial at the highest rate held -- over
+its measured windows, the figures the gates judged (latency from the scheduled send, so
+``p99 ms`` and ``p99 corrected ms`` agree), per-Executor means from its summary.json --
+then ``max req/s``, ``max docs/s`` and ``limit``; status ``slo failed`` when no tried rate
+held, ``generator saturated`` when the load generator was the limit.
 ``capacity.json``, ``capacity.html`` and the trials are in the step's directory.
 """
 from __future__ import annotations
@@ -104,13 +106,17 @@ def run(ctx: StepRun) -> None:
 
 
 def add_row(ctx: StepRun, result: CapacityResult) -> None:
-    """The step's row: the figures of the best trial, max req/s, max docs/s, limit, status."""
+    """The step's row: the best trial's window figures, max req/s, max docs/s, limit, status."""
     best = result.best()
-    figures, executors = {}, {}
+    figures: dict[str, Any] = {"max req/s": result.max_rate, "max docs/s": result.max_docs_per_s()}
+    executors: dict[str, float] = {}
     if best is not None:
+        total, latency = best.total, best.total["latency_ms"]
+        figures.update({"requests": total["requests"], "failures": total["failures"], "req/s": total["rps"],
+                        "docs/s": total["docs_per_s"], "p50 ms": latency["p50"], "p95 ms": latency["p95"],
+                        "p99 ms": latency["p99"], "p99 corrected ms": latency["p99"]})
         summary = json.loads((ctx.step_dir / best.dir / "summary.json").read_text(encoding="utf-8"))
-        figures, executors = figures_of(summary)
-    figures = {**figures, "max req/s": result.max_rate, "max docs/s": result.max_docs_per_s()}
+        executors = figures_of(summary)[1]
     status = {"interrupted": "interrupted", "generator": "generator saturated"}.get(result.limit, "ok")
     if result.max_rate is None and status == "ok":
         status = "slo failed"
