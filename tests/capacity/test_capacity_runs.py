@@ -1,13 +1,16 @@
 """``loadgen capacity`` against a fake gateway of known capacity (tests/fakegateway.py
-``--slots 10 --service-ms 50``: 10 requests served at a time, 50 ms each, the rest queue
+``--slots 40 --service-ms 200``: 40 requests served at a time, 200 ms each, the rest queue
 FIFO; 200 req/s at most). The truth is computed here: the arrival rate at which the p99 of
 the queue's time in system crosses the gate, by a discrete-event simulation of the same
 queue (tests/queue_sim.py). The found ``max_rate`` must be within 10 % of it.
 
 Each search runs as a ``python -m loadgen`` process (Locust patches the process it runs in).
 Windows are small (2 s; 3 s with workers, whose reports come every 3 s) so that a search
-takes about a minute; on a machine busy with other work a stall of the generator or of the
-fake gateway shows up as a violated trial -- rerun such a failure alone.
+takes about a minute. The gate leaves 100 ms above the service time, so that the scheduling
+stalls of a machine busy with other work (tens of ms) do not decide a trial; a heavier
+stall still shows up as a violated trial -- rerun such a failure alone. (Short windows also
+see less of the queue's tail than the long-run p99: the simulation puts the search's
+answer about 5 % above the truth with these windows.)
 """
 import json
 import subprocess
@@ -19,7 +22,7 @@ from conftest import ROOT
 from queue_sim import rate_at_percentile
 
 pytestmark = pytest.mark.locust
-SLOTS, SERVICE_S, GATE_MS = 10, 0.050, 75
+SLOTS, SERVICE_S, GATE_MS = 40, 0.200, 300
 FAST = ["--window", "2", "--trial-warmup", "1", "--max-windows", "4", "--precision", "10%"]
 
 
@@ -30,7 +33,7 @@ def truth():
 
 @pytest.fixture
 def gateway(launch_fake_gateway):
-    port = launch_fake_gateway("--slots", SLOTS, "--service-ms", SERVICE_S * 1000, "--delay-ms", 0)
+    port = launch_fake_gateway("--slots", SLOTS, "--service-ms", SERVICE_S * 1000, "--delay-ms", 0, "--threads", 1024)
     return f"grpc://127.0.0.1:{port}"
 
 
@@ -44,18 +47,20 @@ def capacity(host, results, *options, timeout=300):
 
 
 def check_trials(data, results):
-    """Every trial left its run's files; every held trial kept up and held the gate."""
+    """Every trial left its run's files; every held trial kept up (within the sampling error
+    of its Poisson count: 3 standard errors) and held the gate."""
     for trial in data["trials"]:
         directory = results / trial["dir"]
         assert all((directory / name).is_file() for name in ("summary.json", "timeseries.csv", "histograms.hlog"))
         if trial["verdict"] == "held":
-            assert trial["achieved_rate"] >= 0.95 * trial["offered_rate"] and trial["stable"]
+            count = trial["endpoints"]["/search"]["requests"]
+            assert trial["achieved_rate"] * (1 + 3 / count ** 0.5) >= 0.95 * trial["offered_rate"] and trial["stable"]
             assert trial["endpoints"]["/search"]["latency_ms"]["p99"] < GATE_MS
 
 
 def test_the_found_rate_is_the_queues_truth(gateway, truth, tmp_path):
     code, data, out, err = capacity(gateway, tmp_path, "--slo", f"/search:p99<{GATE_MS}ms", "--slo", "failures<1%",
-                                    *FAST)
+                                    "--rate-factor", "3", *FAST)
     assert code == 0, err[-3000:]
     assert data["limit"] == "slo" and data["probe"]["rate"] > 0, "the probe chose the start"
     assert abs(data["max_rate"] - truth) <= 0.10 * truth, (data["max_rate"], truth, out)
@@ -66,8 +71,8 @@ def test_the_found_rate_is_the_queues_truth(gateway, truth, tmp_path):
 
 
 def test_a_gate_no_rate_can_hold_gives_null_and_exit_3(gateway, tmp_path):
-    # p99 under the 50 ms service time: not even one request alone is fast enough
-    code, data, out, err = capacity(gateway, tmp_path, "--slo", "/search:p99<40ms", "--rate-start", "20",
+    # p99 under the 200 ms service time: not even one request alone is fast enough
+    code, data, out, err = capacity(gateway, tmp_path, "--slo", "/search:p99<150ms", "--rate-start", "20",
                                     "--rate-min", "5", *FAST)
     assert code == 3, err[-3000:]
     assert (data["max_rate"], data["max_docs_per_s"], data["limit"]) == (None, None, "slo")
@@ -76,8 +81,8 @@ def test_a_gate_no_rate_can_hold_gives_null_and_exit_3(gateway, tmp_path):
 
 
 def test_a_rate_max_below_the_capacity_is_the_limit(gateway, tmp_path):
-    # a loose gate (its truth is about 180 req/s): a stall of a busy machine does not break it
-    code, data, out, err = capacity(gateway, tmp_path, "--slo", "/search:p99<150ms", "--rate-start", "40",
+    # a loose gate: this is about the limit, and a stall of a busy machine should not decide it
+    code, data, out, err = capacity(gateway, tmp_path, "--slo", "/search:p99<1s", "--rate-start", "40",
                                     "--rate-max", "60", *FAST)
     assert code == 0, err[-3000:]
     assert (data["max_rate"], data["limit"]) == (60, "rate-max")
@@ -86,7 +91,7 @@ def test_a_rate_max_below_the_capacity_is_the_limit(gateway, tmp_path):
 
 def test_two_workers_find_the_same_truth(gateway, truth, tmp_path):
     code, data, out, err = capacity(gateway, tmp_path, "--slo", f"/search:p99<{GATE_MS}ms", "--workers", "2",
-                                    "--rate-start", "70", "--window", "3", "--trial-warmup", "3", "--max-windows", "4",
+                                    "--rate-start", "100", "--window", "3", "--trial-warmup", "3", "--max-windows", "4",
                                     "--precision", "10%")
     assert code == 0, err[-3000:]
     assert abs(data["max_rate"] - truth) <= 0.10 * truth, (data["max_rate"], truth, out)
