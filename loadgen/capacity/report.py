@@ -33,7 +33,7 @@ LIMIT_NOTES = {
     "rate-max": "--rate-max held: the Flow may hold more",
     "generator": "the load generator saturated first: add --processes or --workers, the Flow may hold more",
     "time": "--max-time ran out before the search converged",
-    "interrupted": "interrupted: the search ended with what it had",
+    "interrupted": "the search ended with the trials it had",
 }
 
 
@@ -96,7 +96,7 @@ def final_line(result: CapacityResult) -> str:
     """``max sustainable rate within SLO: X req/s (Y docs/s)``, or why there is none."""
     note = LIMIT_NOTES.get(result.limit, result.limit)
     if result.max_rate is None:
-        return f"no tried rate holds the SLO (limit: {result.limit}: {note})"
+        return f"no tried rate holds the SLO  [limit: {result.limit}: {note}]"
     docs = result.max_docs_per_s()
     docs_text = f" ({docs:.4g} docs/s)" if docs is not None else ""
     return f"max sustainable rate within SLO: {result.max_rate:.4g} req/s{docs_text}  [limit: {result.limit}: {note}]"

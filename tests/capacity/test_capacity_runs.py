@@ -13,8 +13,10 @@ see less of the queue's tail than the long-run p99: the simulation puts the sear
 answer about 5 % above the truth with these windows.)
 """
 import json
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -99,3 +101,22 @@ def test_two_workers_find_the_same_truth(gateway, truth, tmp_path):
     check_trials(data, tmp_path)
     summary = json.loads((tmp_path / data["trials"][0]["dir"] / "summary.json").read_text())
     assert summary["workers"] == 2, "the offered rate was paced by both workers"
+
+
+def test_sigterm_ends_the_search_with_what_it_has(gateway, tmp_path):
+    argv = [sys.executable, "-m", "loadgen", "capacity", "-f", "locustfiles/text.py", "--host", gateway,
+            "--task-mix", "search:1", "--request-size", "1", "--results-dir", str(tmp_path), "--quiet",
+            "--slo", "/search:p99<1s", "--rate-start", "20", *FAST]
+    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            stdin=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob("trial-02-*")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(2)  # into the second trial
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err[-3000:]
+    data = json.loads((tmp_path / "capacity.json").read_text())
+    assert data["limit"] == "interrupted" and [t["offered_rate"] for t in data["trials"]] == [20]
+    assert data["max_rate"] == 20 and "max sustainable rate within SLO: 20 req/s" in out
+    assert (tmp_path / "trial-02-40rps" / "summary.json").is_file(), "the interrupted trial kept its files"
