@@ -144,7 +144,9 @@ def marked_chart(series: Series, *, title: str, x_label: str, y_label: str,
                      f'stroke="#d62728" stroke-dasharray="6 4"/><text x="{MARGIN_L + 4}" y="{sy(y) - 4:.1f}" '
                      f'font-size="10" fill="#d62728">{escape(label)}</text>')
     for x, label in v_lines:
+        right = sx(x) > (MARGIN_L + WIDTH - MARGIN_R) / 2  # label on the side with room
         parts.append(f'<line class="v-mark" x1="{sx(x):.1f}" y1="{MARGIN_T}" x2="{sx(x):.1f}" y2="{HEIGHT - MARGIN_B}" '
-                     f'stroke="#2ca02c" stroke-dasharray="6 4"/><text x="{sx(x) + 4:.1f}" y="{MARGIN_T + 12}" '
-                     f'font-size="10" fill="#2ca02c">{escape(label)}</text>')
+                     f'stroke="#2ca02c" stroke-dasharray="6 4"/><text x="{sx(x) + (-4 if right else 4):.1f}" '
+                     f'y="{MARGIN_T + 12}" text-anchor="{"end" if right else "start"}" font-size="10" '
+                     f'fill="#2ca02c">{escape(label)}</text>')
     return _svg(parts)
