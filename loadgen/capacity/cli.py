@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+from dataclasses import replace
 import re
 import signal
 from pathlib import Path
@@ -149,11 +150,9 @@ def check_locust_options(load: LoadConfig) -> Any:
 @contextlib.contextmanager
 def _target(args: argparse.Namespace, options: Any, config: CapacityConfig) -> Iterator[CapacityConfig]:
     """The config as is with --host; else the demo Flow started (and stopped after the search)."""
-    if args.host:
-        yield config
+    if args.host:  # documents are indexed first only when asked (--preindex-docs N)
+        yield replace(config, load=replace(config.load, preindex_docs=options.preindex_docs or 0))
         return
-    from dataclasses import replace
-
     from loadgen.flowctl import FlowConfig, start_flow
 
     flow = FlowConfig(flow=options.flow, protocol=options.protocol or "grpc", replicas=options.flow_replicas,

@@ -63,8 +63,8 @@ class LoadConfig:
     :param kind: the locustfile's documents (``image``/``text``).
     :param workers: 0 for one process, else a master plus that many worker processes.
     :param users: ``-u`` of every trial; None: :meth:`users_for` decides per rate.
-    :param preindex_docs: documents the probe indexes first (the demo Flow started for the
-        search: 1000), 0 for none.
+    :param preindex_docs: documents indexed before the search's first load (the probe's, else
+        the first trial's; the demo Flow started for the search: 1000), 0 for none.
     """
 
     argv: tuple[str, ...]

@@ -37,7 +37,8 @@ def find_capacity(config: CapacityConfig, *, console: Any) -> CapacityResult:
         if rate_start is None:
             rate_start, probe = _probe(config, console)
         search = Search(replace(config.search, rate_start=rate_start))
-        _run_trials(config, search, trials, console, started)
+        # Documents go in before the first load: the probe's, else the first trial's.
+        _run_trials(config, search, trials, console, started, preindex_docs=0 if probe else config.load.preindex_docs)
         limit = search.limit or "slo"
     except KeyboardInterrupt:
         console.end_progress()
@@ -71,7 +72,9 @@ def _probe(config: CapacityConfig, console: Any) -> tuple[float, dict[str, Any]]
     return rate, {"rate": round(rate, 3), "users": users, "dir": directory.name}
 
 
-def _run_trials(config: CapacityConfig, search: Search, trials: list[Trial], console: Any, started: float) -> None:
+def _run_trials(config: CapacityConfig, search: Search, trials: list[Trial], console: Any, started: float, *,
+                preindex_docs: int) -> None:
+    """Trials until the search ends; the first indexes ``preindex_docs`` documents first."""
     while (rate := search.next_rate()) is not None:
         if time.monotonic() - started + config.windows.shortest_s() > config.max_time_s:
             search.stop("time")
@@ -80,7 +83,7 @@ def _run_trials(config: CapacityConfig, search: Search, trials: list[Trial], con
         directory = config.results_dir / f"trial-{index:02d}-{rate:.4g}rps"
         label = f"trial {index}: {rate:.4g} req/s"
         try:
-            trial = run_trial(config, rate, directory,
+            trial = run_trial(config, rate, directory, preindex_docs=0 if trials else preindex_docs,
                               show=lambda now: console.progress(label, config.windows.run_time_s(), now))
         finally:
             console.end_progress()

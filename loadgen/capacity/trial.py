@@ -92,13 +92,15 @@ def measured(spans: list[Span], config: WindowConfig) -> list[Span]:
     return cut_windows(spans, warmup_s=config.warmup_s, window_s=config.window_s, interval_s=config.interval_s)
 
 
-def run_trial(config: CapacityConfig, rate: float, directory: Path, *, show: Progress = lambda _: None) -> Trial:
-    """Run a trial offered ``rate`` req/s into ``directory`` and judge it.
+def run_trial(config: CapacityConfig, rate: float, directory: Path, *, show: Progress = lambda _: None,
+              preindex_docs: int = 0) -> Trial:
+    """Run a trial offered ``rate`` req/s into ``directory`` and judge it (``preindex_docs``:
+    documents indexed before its load, as in the probe; the search's first run only).
     :raises ConfigError: Locust refused the options. :raises RunError: the run failed.
     :raises KeyboardInterrupt: SIGINT/SIGTERM (the trial's own files are written)."""
     users = config.load.users_for(rate, config.slos)
     argv = [*config.load.argv, "-u", str(users), "-r", str(users), "-t", f"{config.windows.run_time_s()}s",
-            "--arrival-rate", f"{rate:g}", "--results-dir", str(directory), "--preindex-docs", "0",
+            "--arrival-rate", f"{rate:g}", "--results-dir", str(directory), "--preindex-docs", str(preindex_docs),
             "--report-interval", f"{config.windows.interval_s:g}"]
     summary = run_locust(argv, config, directory, on_progress=Watcher(directory, config, show))
     return assess(directory, config, rate=rate, users=users, summary=summary)
@@ -118,12 +120,15 @@ def assess(directory: Path, config: CapacityConfig, *, rate: float, users: int, 
         figs = {"endpoints": {}, "total": {"rps": 0.0, "docs_per_s": 0.0}}
         moved = ["no complete window"]
         judgement = Judgement(UNSTABLE, f"no complete window after {summary.get('duration_s', 0):g} s")
-    pick = lambda e: {k: e[k] for k in ENDPOINT_KEYS if k in e}  # noqa: E731
     return Trial(offered_rate=rate, achieved_rate=figs["total"]["rps"], windows=len(windows), stable=not moved,
                  verdict=judgement.verdict, reason=judgement.reason,
-                 endpoints={name: pick(e) for name, e in figs["endpoints"].items()},
-                 dir=directory.name, users=users, docs_per_s=figs["total"]["docs_per_s"], total=pick(figs["total"]),
+                 endpoints={name: _keys(e) for name, e in figs["endpoints"].items()},
+                 dir=directory.name, users=users, docs_per_s=figs["total"]["docs_per_s"], total=_keys(figs["total"]),
                  late_share=round(late_share, 4), duration_s=float(summary.get("duration_s", 0.0)))
+
+
+def _keys(figures: dict[str, Any]) -> dict[str, Any]:
+    return {key: figures[key] for key in ENDPOINT_KEYS if key in figures}
 
 
 def docs_per_request(summary: dict[str, Any]) -> dict[str, float]:

@@ -122,7 +122,9 @@ class QuietConsole:
 
 def search_with(monkeypatch, tmp_path, verdict_at, **changes):
     """find_capacity with trials made up by ``verdict_at(rate)``."""
-    def run_trial(config, rate, directory, show):
+    indexed = []
+    def run_trial(config, rate, directory, show, preindex_docs):
+        indexed.append(preindex_docs)
         verdict = verdict_at(rate)
         if verdict == "interrupt":
             raise KeyboardInterrupt
@@ -131,11 +133,13 @@ def search_with(monkeypatch, tmp_path, verdict_at, **changes):
     monkeypatch.setattr(driver, "run_trial", run_trial)
     config = CapacityConfig(**{**CONFIG.__dict__, "results_dir": tmp_path, **changes})
     result = driver.find_capacity(config, console=QuietConsole())
+    assert indexed == ([config.load.preindex_docs] + [0] * len(indexed))[:len(indexed)], "the first run indexes"
     return result, json.loads((tmp_path / "capacity.json").read_text())
 
 
 def test_a_saturated_generator_stops_the_search(monkeypatch, tmp_path):
-    result, data = search_with(monkeypatch, tmp_path, lambda rate: "generator-saturated" if rate >= 200 else "held")
+    result, data = search_with(monkeypatch, tmp_path, lambda rate: "generator-saturated" if rate >= 200 else "held",
+                               load=LoadConfig(argv=("-f", "x.py"), preindex_docs=1000))
     assert (result.max_rate, result.limit, driver.exit_code(result)) == (100, "generator", 0)
     assert [t["offered_rate"] for t in data["trials"]] == [50, 100, 200]
     assert data["limit"] == "generator" and data["max_rate"] == 100 and (tmp_path / "capacity.html").is_file()
