@@ -80,16 +80,18 @@ class Watcher:
         if complete_windows(spans, warmup_s=windows_config.warmup_s, window_s=windows_config.window_s,
                             interval_s=windows_config.interval_s) <= self.seen:
             return False
-        windows = measured(spans, windows_config)
-        self.seen = len(windows)
-        if len(windows) >= windows_config.max_windows:
+        self.seen = complete_windows(spans, warmup_s=windows_config.warmup_s, window_s=windows_config.window_s,
+                                     interval_s=windows_config.interval_s)
+        if self.seen >= windows_config.max_windows:
             return True
+        windows = measured(spans, windows_config, last=TAIL)  # the tail only: this runs beside the load
         return len(windows) >= TAIL and (not disagreements(windows, self.gauges, stability=windows_config.stability)
                                          or bool(violated_throughout(windows, self.config.slos)))
 
 
-def measured(spans: list[Span], config: WindowConfig) -> list[Span]:
-    return cut_windows(spans, warmup_s=config.warmup_s, window_s=config.window_s, interval_s=config.interval_s)
+def measured(spans: list[Span], config: WindowConfig, *, last: Optional[int] = None) -> list[Span]:
+    return cut_windows(spans, warmup_s=config.warmup_s, window_s=config.window_s, interval_s=config.interval_s,
+                       last=last)
 
 
 def run_trial(config: CapacityConfig, rate: float, directory: Path, *, show: Progress = lambda _: None,

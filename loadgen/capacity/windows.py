@@ -68,19 +68,18 @@ def merge_spans(spans: Sequence[Span]) -> Span:
     return Span(spans[0].start_s, spans[-1].end_s, endpoints)
 
 
-def cut_windows(intervals: Sequence[Span], *, warmup_s: float, window_s: float, interval_s: float) -> list[Span]:
-    """The complete windows after the warm-up: ``round(window_s / interval_s)`` intervals each.
-    A window shorter than 95 % of its n intervals is not complete: it ends with the run's
-    last, partial interval (every other interval lasts at least ``interval_s``: the ticker
-    sleeps that long, then writes)."""
+def cut_windows(intervals: Sequence[Span], *, warmup_s: float, window_s: float, interval_s: float,
+                last: Optional[int] = None) -> list[Span]:
+    """The complete windows after the warm-up: ``round(window_s / interval_s)`` intervals each
+    (only the ``last`` ones merged when given: what a running trial needs). A window shorter
+    than 95 % of its n intervals is not complete: it ends with the run's last, partial
+    interval (every other interval lasts at least ``interval_s``: the ticker sleeps that long,
+    then writes)."""
     per_window = max(1, round(window_s / interval_s))
     measured = [s for s in intervals if s.start_s >= warmup_s - interval_s / 4]
-    windows = []
-    for first in range(0, len(measured) - per_window + 1, per_window):
-        group = measured[first:first + per_window]
-        if group[-1].end_s - group[0].start_s >= 0.95 * per_window * interval_s:
-            windows.append(merge_spans(group))
-    return windows
+    groups = [measured[first:first + per_window] for first in range(0, len(measured) - per_window + 1, per_window)]
+    complete = [g for g in groups if g[-1].end_s - g[0].start_s >= 0.95 * per_window * interval_s]
+    return [merge_spans(g) for g in (complete[-last:] if last else complete)]
 
 
 def figures(span: Span, *, docs_per_request: Mapping[str, float] | None = None) -> dict[str, Any]:
