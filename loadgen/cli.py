@@ -1,7 +1,8 @@
 """The ``loadgen`` console script: ``loadgen flow up`` starts a demo Flow, ``loadgen report``
 re-renders saved runs, ``loadgen replay make|check`` writes and checks replay files,
 ``loadgen run SCENARIO.yml`` runs a scenario (docs/scenarios.md), ``loadgen compare BASE NEW``
-judges two runs (docs/compare.md), ``loadgen locustfile NAME`` prints where a shipped
+judges two runs (docs/compare.md), ``loadgen capacity`` finds the highest request rate a Flow
+holds within its SLO (docs/capacity.md), ``loadgen locustfile NAME`` prints where a shipped
 locustfile is.
 
 Only argv parsing and wiring live here; every command is one call into the library.
@@ -18,6 +19,7 @@ from typing import Optional, Sequence
 
 from pathlib import Path
 
+from loadgen.capacity.cli import add_command as add_capacity_command
 from loadgen.cloud.cli import add_commands as add_cloud_commands
 from loadgen.compare.cli import add_commands as add_compare_commands
 from loadgen.console import progress_bar
@@ -68,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     locustfile.add_argument("name", choices=LOCUSTFILES, help="which one: " + ", ".join(LOCUSTFILES))
     locustfile.set_defaults(handler=lambda args: print(locustfile_path(args.name)) or 0)
     add_compare_commands(commands)  # compare BASE NEW, --history (loadgen/compare/cli.py)
+    add_capacity_command(commands)  # loadgen/capacity/cli.py; its unknown options go to Locust
     return parser
 
 
@@ -195,7 +198,11 @@ def _interrupt(*_: object) -> None:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of the ``loadgen`` console script; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and not getattr(args, "accepts_extra", False):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.extra = extra
     try:
         return args.handler(args)
     except ConfigError as exc:

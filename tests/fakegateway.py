@@ -4,6 +4,7 @@ Run as a separate process (so that its work does not share the test's GIL)::
 
     python tests/fakegateway.py --port 50051 --delay-ms 2 [--stall-at EPOCH --stall-s 1]
         [--schedule loguniform:MIN_MS,MAX_MS[,SHARE] --seed N] [--protocol grpc|http] [--log FILE]
+        [--slots C --service-ms D]
 
 It answers like a Jina gateway: gRPC ``process_single_data`` with a valid
 ``DataRequestProto`` (every request doc comes back with ``top_k`` matches, from the request's
@@ -17,6 +18,15 @@ server is frozen: a request arriving in it is answered at the window's end plus 
 ``[MIN_MS, MAX_MS]``; the others add nothing. The draws come from ``random.Random(--seed)`` in
 arrival order, so a run's multiset of sleeps is fixed by the seed and the request count.
 
+``--slots C --service-ms D`` gives the server a **known capacity** of C / D requests per second (D in seconds):
+C requests are served at a time, each for D ms; a request arriving while all C slots are
+busy waits for the first slot to free, in arrival order (FIFO). The queue is computed, not
+slept through: at its arrival a request is given the finish time an M/D/C-style FIFO queue
+would give it (:class:`Slots`), then sleeps until then -- so the queue is exactly the one a
+discrete-event simulation of C servers with deterministic service D describes
+(tests/queue_sim.py), whatever the thread scheduling. ``--delay-ms`` and the stall still
+add their time outside the slots.
+
 With ``--log`` it appends one line per request: its wall-clock arrival time, its endpoint and
 the id of its first document; with ``--schedule`` also the sleep in ms it was given on top of
 ``--delay-ms`` (0 for the requests outside the share).
@@ -28,6 +38,7 @@ per connection (Jina's clients keep one connection per user), without a cap.
 from __future__ import annotations
 
 import argparse
+import heapq
 import json
 import math
 import random
@@ -73,11 +84,38 @@ class Schedule:
         return math.exp(math.log(self.low_s) + u * (math.log(self.high_s) - math.log(self.low_s)))
 
 
+class Slots:
+    """C servers with a deterministic service time and one FIFO queue (a known capacity of
+    ``slots / service_s`` requests per second)."""
+
+    def __init__(self, slots: int, service_s: float, *, clock=time.monotonic):
+        if slots < 1 or service_s <= 0:
+            raise ValueError("need --slots >= 1 and --service-ms > 0")
+        self.service_s, self._clock = service_s, clock
+        self._free_at = [0.0] * slots  # a heap: when each server is next free (clock seconds)
+        self._lock = threading.Lock()
+
+    def admit(self) -> float:
+        """Queue a request arriving now; returns the clock time its service ends."""
+        with self._lock:
+            start = max(self._clock(), heapq.heappop(self._free_at))
+            heapq.heappush(self._free_at, start + self.service_s)
+        return start + self.service_s
+
+    def serve(self) -> None:
+        """Wait in the queue and be served (sleeps until the finish time)."""
+        finish = self.admit()
+        remaining = finish - self._clock()
+        if remaining > 0:
+            time.sleep(remaining)
+
+
 class FakeGateway:
     def __init__(self, *, delay_s: float, stall_at: float, stall_s: float, log_path: str | None,
-                 schedule: Optional[Schedule] = None):
+                 schedule: Optional[Schedule] = None, slots: Optional[Slots] = None):
         self.delay_s, self.stall_at, self.stall_s = delay_s, stall_at, stall_s
         self.schedule = schedule
+        self.slots = slots
         self._log = open(log_path, "a", buffering=1) if log_path else None
         self._lock = threading.Lock()
 
@@ -97,6 +135,8 @@ class FakeGateway:
                 line += f" {extra * 1000:.6f}"
             with self._lock:
                 self._log.write(line + "\n")
+        if self.slots is not None:
+            self.slots.serve()
         seconds = self.latency_at(arrival) + extra
         if seconds > 0:
             time.sleep(seconds)
@@ -208,10 +248,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=256, help="gRPC request threads")
     parser.add_argument("--log", default=None)
+    parser.add_argument("--slots", type=int, default=0, help="requests served at a time (0: no limit)")
+    parser.add_argument("--service-ms", type=float, default=0.0, help="with --slots: each request's service time")
     args = parser.parse_args()
     schedule = Schedule.parse(args.schedule, seed=args.seed) if args.schedule else None
+    slots = Slots(args.slots, args.service_ms / 1000) if args.slots else None
     gateway = FakeGateway(delay_s=args.delay_ms / 1000, stall_at=args.stall_at, stall_s=args.stall_s,
-                          log_path=args.log, schedule=schedule)
+                          log_path=args.log, schedule=schedule, slots=slots)
     if args.protocol == "http":
         serve_http(args.port, gateway)
         print("ready", flush=True)

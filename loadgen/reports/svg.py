@@ -205,3 +205,37 @@ def _scale(d0: float, d1: float, r0: float, r1: float) -> Callable[[float], floa
 def _svg(parts: list[str], height: float) -> str:
     return (f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="{WIDTH}" height="{height:.0f}" '
             f'viewBox="0 0 {WIDTH} {height:.0f}" font-family="sans-serif" font-size="12">{"".join(parts)}</svg>')
+
+
+def marked_chart(series: Mapping[str, Sequence[tuple[float, float]]], *, title: str, x_label: str, y_label: str,
+                 h_lines: Sequence[tuple[float, str]] = (), v_lines: Sequence[tuple[float, str]] = ()) -> str:
+    """Lines through dotted ``(x, y)`` points (both axes from 0), plus labelled dashed reference
+    lines: horizontal at each ``h_lines`` y (e.g. an SLO threshold), vertical at each
+    ``v_lines`` x (e.g. the knee of a capacity search). The axes include every line."""
+    points = [p for values in series.values() for p in values if math.isfinite(p[0]) and math.isfinite(p[1])]
+    if not points:
+        return message_chart(title, "no data")
+    xs = [p[0] for p in points] + [x for x, _ in v_lines]
+    x0, x1 = min(0.0, min(xs)), max(xs) * 1.05 or 1.0
+    y1 = max([p[1] for p in points] + [y for y, _ in h_lines]) * 1.1 or 1.0
+    colors = colors_for(series)
+    legend, top = _legend([(name, colors[name], "") for name in series], ())
+    bottom, height = top + PLOT_H, top + PLOT_H + MARGIN_B
+    sx, sy = _scale(x0, x1, MARGIN_L, WIDTH - MARGIN_R), _scale(0.0, y1, bottom, top)
+    parts = [_title(title), *legend, _frame(top, height, x_label, y_label),
+             *_x_axis(sx, linear_ticks(x0, x1), bottom), *_y_axis(sy, linear_ticks(0.0, y1))]
+    for name, values in series.items():
+        coords = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in values)
+        parts.append(f'<polyline fill="none" stroke="{colors[name]}" stroke-width="1.6" points="{coords}"/>')
+        parts += [f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="3" fill="{colors[name]}"/>' for x, y in values]
+    for y, label in h_lines:
+        parts.append(f'<line class="h-mark" x1="{MARGIN_L}" y1="{sy(y):.1f}" x2="{WIDTH - MARGIN_R}" y2="{sy(y):.1f}" '
+                     f'stroke="#d62728" stroke-dasharray="6 4"/><text x="{MARGIN_L + 4}" y="{sy(y) - 4:.1f}" '
+                     f'font-size="10" fill="#d62728">{escape(label)}</text>')
+    for x, label in v_lines:
+        right = sx(x) > (MARGIN_L + WIDTH - MARGIN_R) / 2  # label on the side with room
+        parts.append(f'<line class="v-mark" x1="{sx(x):.1f}" y1="{top}" x2="{sx(x):.1f}" y2="{bottom}" '
+                     f'stroke="#2ca02c" stroke-dasharray="6 4"/><text x="{sx(x) + (-4 if right else 4):.1f}" '
+                     f'y="{top + 12}" text-anchor="{"end" if right else "start"}" font-size="10" '
+                     f'fill="#2ca02c">{escape(label)}</text>')
+    return _svg(parts, height)
