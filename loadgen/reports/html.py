@@ -19,6 +19,7 @@ from typing import Any
 
 from loadgen.files import write_text_atomic
 from loadgen.metrics import LatencyHistogram
+from loadgen.reports.loop_lag import loop_lag_section
 from loadgen.reports.series import merge_intervals, read_hlog
 from loadgen.reports.summary import BREAKDOWN_TYPES
 from loadgen.reports.svg import bar_chart, line_chart, spectrum_ticks
@@ -58,6 +59,7 @@ def render(*, summary: dict[str, Any], rows: list[dict[str, str]], spectra: dict
             f"<p>{escape(load_model_line(summary))}</p>", _endpoint_table(summary), _slo_list(summary),
             "<h2>Latency over time</h2>", *_latency_over_time(requests),
             "<h2>Requests per second</h2>", _rps_over_time(requests),
+            loop_lag_section(summary, rows),
             "<h2>Latency distribution</h2>", _spectrum(spectra),
             "<h2>Where the time goes</h2>", _breakdown(summary), "<h2>Run parameters</h2>", _parameters(summary)]
     return page("jina-loadgen report", body)
