@@ -66,7 +66,7 @@ class Phases:
 
     def add(self, metrics: Metrics, *, warmup: bool, span: Optional[tuple[float, float]] = None) -> None:
         (self.warmup if warmup else self.measured).merge(metrics)
-        if span is not None:
+        if span is not None and metrics.entries:
             self.spans.append(span_of(metrics, *span))
 
     def add_cpu(self, process: str, cpu: CpuTime, *, warmup: bool) -> None:
@@ -153,6 +153,6 @@ def end(session: Any, *, role: str, send_report: Optional[Callable[[], Any]] = N
     if role == "local":  # a boundary in the time series (a master's intervals follow the worker reports)
         flush(session, local=True)
     phases.warming = False
-    if tell_workers is not None:
+    if role == "master" and tell_workers is not None:
         tell_workers()
     log.info("warm-up over after %g s: measuring from now on", phases.warmup_s)

@@ -148,8 +148,17 @@ def test_worker_reports_are_tagged_by_the_workers_own_cut_and_routed_exactly():
     assert phases.warmup.entry("grpc", "/search").requests == truth["warmup"]
     assert phases.measured.entry("grpc", "/search").requests == truth["measured"]
     assert master.current.entry("grpc", "/search").requests == sum(truth.values())  # the time series keeps all
+    assert sum(span.requests["/search"] for span in phases.spans) == sum(truth.values())  # where they happened
     assert phases.processes == {"w1", "w2"}
     assert {k: (c.cpu_s, c.wall_s) for k, c in phases.cpu.items()} == {"w1": (0.25, 1.0), "w2": (0.25, 1.0)}
+
+
+def test_the_master_tells_its_workers_once():
+    session = _worker(3.0)
+    told = []
+    for _ in range(2):
+        warmup.end(session, role="master", tell_workers=lambda: told.append(1))
+    assert told == [1] and session.phases.warming is False
 
 
 def test_a_single_process_routes_each_flushed_interval_and_keeps_every_interval_in_the_series(tmp_path):
@@ -160,7 +169,10 @@ def test_a_single_process_routes_each_flushed_interval_and_keeps_every_interval_
             session.intervals.current.add(_result())
         warmup.flush(session, local=True)
     session.intervals.current.add(_result())
-    warmup.end(session, role="local", send_report=None)  # the cut: flushes the last bit of the warm-up
+    told = []
+    warmup.end(session, role="local", tell_workers=lambda: told.append(1))  # the cut: flushes the warm-up's last bit
+    warmup.end(session, role="local")  # once only
+    assert told == [], "a single process has no workers to tell"
     for _ in range(9):
         session.intervals.current.add(_result())
     warmup.flush(session, local=True, close=True)
@@ -169,6 +181,8 @@ def test_a_single_process_routes_each_flushed_interval_and_keeps_every_interval_
     assert session.intervals.total.entry("grpc", "/search").requests == 21
     rows = (tmp_path / "timeseries.csv").read_text().splitlines()[1:]
     assert [row.split(",")[4] for row in rows] == ["5", "6", "1", "9"]
+    assert [(span.requests["/search"], span.end > span.start) for span in session.phases.spans] == [
+        (5, True), (6, True), (1, True), (9, True)]
     assert session.phases.cpu["local"].cpu_s == pytest.approx(0.25)  # the one measured flush
 
 
