@@ -81,11 +81,14 @@ def test_report_html_renders_plots_with_numbers(flow, tmp_path, page):
     page.goto((tmp_path / "results" / "report.html").as_uri())
     page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
     charts = page.locator("svg.chart")
-    assert charts.count() == 5  # latency over time for /index and /search, req/s, spectrum, breakdown
-    for i in range(5):
+    # latency over time for /index and /search, req/s, the load generator's loop lag, spectrum, breakdown
+    assert charts.count() == 6
+    for i in range(6):
         box = charts.nth(i).bounding_box()
         assert box["width"] > 500 and box["height"] > 150
     assert page.locator("svg.chart polyline").count() >= 4
     table = page.locator("#endpoints").inner_text()
     assert "/search" in table and "p99 ms" in table
     assert page.locator("svg.chart", has_text="encoder").count() == 1
+    assert page.locator("svg.chart", has_text="event-loop lag").locator("polyline").count() >= 3  # p50, p99, max
+    assert page.locator("#generator").inner_text().startswith(("not saturated", "SATURATED"))

@@ -34,5 +34,6 @@ def _verdict(generator: Any) -> str:
     figures = (f"{generator['processes']} load-generating process(es); CPU up to {generator['cpu_pct_max']:g}% of a "
                f"core; event-loop lag p50 {lag['p50']:g} ms, p99 {lag['p99']:g} ms, max {lag['max']:g} ms")
     if generator["saturated"]:
-        return f"SATURATED ({generator['reason']}): {figures}. Use more processes (--processes N, more workers)."
+        return (f"SATURATED ({generator['reason']}): {figures}. Its own delay is in these latencies: give it more "
+                f"cores (--processes N or more workers, on cores nothing else uses).")
     return f"not saturated: {figures}."
