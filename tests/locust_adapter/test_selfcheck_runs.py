@@ -148,7 +148,7 @@ def test_warmup_figures_are_left_out_and_counted_apart(gateway, tmp_path):
     host, log = gateway("--delay-ms", 5, "--delay-until", "+3:600")
     proc, summary = _locust(tmp_path, host, "-u", "4", "-t", "9s", "--warmup", "5", "--report-interval", "2")
     endpoint = summary["endpoints"]["/search"]
-    assert summary["warmup_s"] == 5.0 and summary["duration_s"] == pytest.approx(4.0, abs=0.5)
+    assert summary["warmup_s"] == 5.0 and summary["duration_s"] == pytest.approx(4.0, abs=1.0)
     assert endpoint["latency_ms"]["max"] < 600.0, "a request of the slow part reached the measured figures"
     assert endpoint["latency_ms"]["p50"] < 50.0
     arrivals = _arrivals(log)
