@@ -15,7 +15,8 @@ so a distributed run splits as exactly as a single process:
 
 Every interval stays in ``timeseries.csv`` and ``histograms.hlog``. The CPU deltas of the
 self-check (:mod:`~loadgen.locust_adapter.monitor`) travel and are routed with the metrics
-(:data:`CPU_KEY`). Without ``--warmup`` everything is measured and :attr:`Phases.measured`
+(:data:`CPU_KEY`), and so does the wall-clock span each delta covers (:data:`SPAN_KEY`;
+the stability windows count requests where they happened, :mod:`loadgen.reports.stability`). Without ``--warmup`` everything is measured and :attr:`Phases.measured`
 equals the run's total.
 """
 from __future__ import annotations
@@ -76,8 +77,8 @@ class Phases:
 
 
 def tag_report(phases: Phases, monitor: Any, data: dict) -> None:
-    """Worker, at each report: say which phase the shipped metrics belong to, and ship the
-    CPU time since the last report."""
+    """Worker, at each report: say which phase the shipped metrics belong to and which wall-clock
+    span they cover (since the previous report), and ship the CPU time since then."""
     data[PHASE_KEY] = "warmup" if phases.warming else "measured"
     now = phases.wall()
     data[SPAN_KEY], phases.shipped_at = [phases.shipped_at, now], now
