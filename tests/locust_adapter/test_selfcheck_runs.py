@@ -62,8 +62,8 @@ def _series_start(tmp_path):
 
 def _skip_if_overloaded(summary):
     """An idle generator lags too when it waits for a core: with more than 3 runnable threads
-    per core (load average; measured: loop lag p99 30+ ms at 4 per core, 1-6 ms at 2), it is
-    honestly "saturated", and an idle run cannot be tested."""
+    per core (load average; measured: loop lag p99 15-60 ms at 4-5 per core, 1-6 ms at 2), it
+    may be honestly "saturated" or unsteady, and an idle run cannot be tested."""
     load = os.getloadavg()[0]
     if load > 3 * os.cpu_count():
         pytest.skip(f"machine overloaded (load average {load:.1f} on {os.cpu_count()} cores): "
@@ -80,11 +80,12 @@ def test_an_idle_run_is_neither_saturated_nor_unsteady(gateway, tmp_path):
     lag_rows = [r for r in _rows(tmp_path) if r["request_type"] == GENERATOR_TYPE]
     # One wake per >= 10 ms: at most 100 samples per second of the run.
     assert 0.5 * summary["duration_s"] / 0.010 < sum(int(r["requests"]) for r in lag_rows) <= summary["duration_s"] / 0.010 + 2
-    _skip_if_overloaded(summary)
+    s = summary["endpoints"]["/search"]["stability"]
+    if g["saturated"] or not s["stable"] or not all(100.0 <= p99 < 110.0 for p99 in s.get("p99_ms") or [0]):
+        _skip_if_overloaded(summary)
     assert g["saturated"] is False and g["reason"] is None
     assert 0 <= g["loop_lag_ms"]["p50"] <= g["loop_lag_ms"]["p99"] < LIMITS.lag_p99_ms
     assert "load generator: 1 process(es)" in proc.stdout and "WARNING" not in proc.stdout
-    s = summary["endpoints"]["/search"]["stability"]
     assert s["stable"] is True, s
     assert all(100.0 <= p99 < 110.0 for p99 in s["p99_ms"]), s
     # Truth per window from the gateway's log: the last 3 windows of window_s s before the stop
