@@ -37,9 +37,9 @@ class SaturationLimits:
     cpu_pct: float
 
 
-# Measured on the shared 2-core box (docs/results.md, benchmarks/bench_selfcheck.py): idle and
-# normally loaded processes p99 1.9-6.6 ms; processes asked for more than their core 124-433 ms.
-# 90% CPU is also Locust's own warning threshold.
+# Measured on the 2-core box (docs/results.md, benchmarks/bench_selfcheck.py): healthy processes
+# on a quiet machine lag p99 1.1-12.4 ms at <= 84% CPU; processes asked for more than their core
+# 56-433 ms, at 100% CPU when they had a core to themselves. 90% is Locust's own CPU warning.
 LIMITS = SaturationLimits(lag_p99_ms=20.0, cpu_pct=90.0)
 STARVED_CPU_PCT = 50.0  # lagging while using less than this: the process waited for a CPU, or blocked
 

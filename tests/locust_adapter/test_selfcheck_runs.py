@@ -60,33 +60,44 @@ def _series_start(tmp_path):
     raise AssertionError("no StartTime in histograms.hlog")
 
 
-def _skip_if_overloaded(summary):
-    """An idle generator lags too when it waits for a core: with more than 3 runnable threads
-    per core (load average; measured: loop lag p99 15-60 ms at 4-5 per core, 1-6 ms at 2), it
-    may be honestly "saturated" or unsteady, and an idle run cannot be tested."""
+def _skip_if_busy(summary):
+    """An idle run's figures are only as calm as the machine: a process (the generator, or the
+    fake gateway) that waits for a core lags as much as a busy one. Measured on the shared
+    2-core box: at a load average of 4-6 an idle generator's loop-lag p99 reached 10-60 ms and
+    single windows of its p99 +10-200%. So a run whose figures were spoiled is skipped, not
+    failed, when the load average was above 1.5 per core (more runnable threads than cores)."""
     load = os.getloadavg()[0]
-    if load > 3 * os.cpu_count():
-        pytest.skip(f"machine overloaded (load average {load:.1f} on {os.cpu_count()} cores): "
-                    f"generator {summary['generator']}")
+    if load > 1.5 * os.cpu_count():
+        pytest.skip(f"machine busy (load average {load:.1f} on {os.cpu_count()} cores): generator "
+                    f"{summary['generator']}, stability {summary['endpoints']['/search']['stability']}")
 
 
-def test_an_idle_run_is_neither_saturated_nor_unsteady(gateway, tmp_path):
-    """1 user against a 100 ms gateway: the hub idles. Each stability window's req/s is what the
-    gateway logged in that window, its p99 the gateway's delay plus the loopback."""
-    host, log = gateway("--delay-ms", 100)
-    proc, summary = _locust(tmp_path, host, "-u", "1", "-t", "10s", "--report-interval", "1")
+def test_an_idle_run_is_not_saturated(gateway, tmp_path):
+    """1 user against a 100 ms gateway: the hub idles."""
+    host, _ = gateway("--delay-ms", 100)
+    proc, summary = _locust(tmp_path, host, "-u", "1", "-t", "8s", "--report-interval", "1")
     g = summary["generator"]
     assert g["processes"] == 1 and 0 < g["cpu_pct_max"] < LIMITS.cpu_pct
     lag_rows = [r for r in _rows(tmp_path) if r["request_type"] == GENERATOR_TYPE]
     # One wake per >= 10 ms: at most 100 samples per second of the run.
     assert 0.5 * summary["duration_s"] / 0.010 < sum(int(r["requests"]) for r in lag_rows) <= summary["duration_s"] / 0.010 + 2
-    s = summary["endpoints"]["/search"]["stability"]
-    if g["saturated"] or not s["stable"] or not all(100.0 <= p99 < 110.0 for p99 in s.get("p99_ms") or [0]):
-        _skip_if_overloaded(summary)
+    if g["saturated"]:
+        _skip_if_busy(summary)
     assert g["saturated"] is False and g["reason"] is None
     assert 0 <= g["loop_lag_ms"]["p50"] <= g["loop_lag_ms"]["p99"] < LIMITS.lag_p99_ms
     assert "load generator: 1 process(es)" in proc.stdout and "WARNING" not in proc.stdout
-    assert s["stable"] is True, s
+
+
+def test_a_steady_run_is_stable_and_its_windows_are_what_the_gateway_saw(gateway, tmp_path):
+    """10 users against a 100 ms gateway: ~100 req/s, 300 requests per 3 s window (so a p99 is
+    not a window's single slowest request). Each window's req/s is what the gateway logged in
+    it; its p99 the gateway's delay plus the loopback (within 10%)."""
+    host, log = gateway("--delay-ms", 100)
+    _, summary = _locust(tmp_path, host, "-u", "10", "-t", "10s", "--report-interval", "1")
+    s = summary["endpoints"]["/search"]["stability"]
+    if not s["stable"] or not all(100.0 <= p99 < 110.0 for p99 in s.get("p99_ms") or [0]):
+        _skip_if_busy(summary)
+    assert s["stable"] is True and s["window_s"] == 3.0, s
     assert all(100.0 <= p99 < 110.0 for p99 in s["p99_ms"]), s
     # Truth per window from the gateway's log: the last 3 windows of window_s s before the stop
     # (test_start + duration_s, within the few ms the pools took before the series started).
@@ -94,7 +105,7 @@ def test_an_idle_run_is_neither_saturated_nor_unsteady(gateway, tmp_path):
     for i, rps in enumerate(s["rps"]):
         start = end - (3 - i) * s["window_s"]
         truth = np.count_nonzero((arrivals >= start) & (arrivals < start + s["window_s"])) / s["window_s"]
-        assert rps == pytest.approx(truth, abs=2 / s["window_s"]), (i, s["rps"])  # one request at each edge
+        assert rps == pytest.approx(truth, abs=11 / s["window_s"]), (i, s["rps"])  # a request per user at each edge
 
 
 def test_a_generator_asked_for_more_than_a_core_is_saturated_and_says_so(gateway, tmp_path):
