@@ -91,14 +91,14 @@ def test_an_idle_run_is_not_saturated(gateway, tmp_path):
 def test_a_steady_run_is_stable_and_its_windows_are_what_the_gateway_saw(gateway, tmp_path):
     """10 users against a 100 ms gateway: ~100 req/s, 300 requests per 3 s window (so a p99 is
     not a window's single slowest request). Each window's req/s is what the gateway logged in
-    it; its p99 the gateway's delay plus the loopback (within 10%)."""
+    it; its p99 the gateway's delay plus the loopback and the machine's jitter."""
     host, log = gateway("--delay-ms", 100)
     _, summary = _locust(tmp_path, host, "-u", "10", "-t", "10s", "--report-interval", "1")
     s = summary["endpoints"]["/search"]["stability"]
-    if not s["stable"] or not all(100.0 <= p99 < 110.0 for p99 in s.get("p99_ms") or [0]):
+    if not s["stable"]:
         _skip_if_busy(summary)
     assert s["stable"] is True and s["window_s"] == 3.0, s
-    assert all(100.0 <= p99 < 110.0 for p99 in s["p99_ms"]), s
+    assert all(100.0 <= p99 < 150.0 for p99 in s["p99_ms"]), s  # nothing is answered in under 100 ms
     # Truth per window from the gateway's log: the last 3 windows of window_s s before the stop
     # (test_start + duration_s, within the few ms the pools took before the series started).
     arrivals, end = _arrivals(log), _series_start(tmp_path) + summary["duration_s"]
