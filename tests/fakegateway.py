@@ -3,8 +3,8 @@
 Run as a separate process (so that its work does not share the test's GIL)::
 
     python tests/fakegateway.py --port 50051 --delay-ms 2 [--stall-at EPOCH --stall-s 1]
-        [--schedule loguniform:MIN_MS,MAX_MS[,SHARE] --seed N] [--protocol grpc|http] [--log FILE]
-        [--slots C --service-ms D]
+        [--schedule loguniform:MIN_MS,MAX_MS[,SHARE] --seed N] [--delay-until WHEN:MS]
+        [--protocol grpc|http] [--log FILE] [--slots C --service-ms D]
 
 It answers like a Jina gateway: gRPC ``process_single_data`` with a valid
 ``DataRequestProto`` (every request doc comes back with ``top_k`` matches, from the request's
@@ -12,6 +12,10 @@ parameters, and a gateway route), or, with ``--protocol http``, ``POST /<endpoin
 HTTP gateway's JSON (docs and matches, no routes) and ``GET /dry_run``. Each answer takes
 ``--delay-ms``; during the stall window ``[stall_at, stall_at + stall_s)`` (wall clock) the
 server is frozen: a request arriving in it is answered at the window's end plus the delay.
+
+``--delay-until WHEN:MS``: a request arriving before ``WHEN`` takes ``MS`` ms instead of
+``--delay-ms``; ``WHEN`` is an epoch time in seconds, or ``+S``: S seconds after the first
+request arrived (e.g. ``+2:200``: slow for the first 2 s of traffic, then ``--delay-ms``).
 
 ``--schedule loguniform:MIN_MS,MAX_MS[,SHARE]`` adds a seeded random sleep: a share ``SHARE``
 (default 1) of the requests, drawn at random, sleeps a further log-uniform time in
@@ -110,11 +114,30 @@ class Slots:
             time.sleep(remaining)
 
 
+class DelayUntil:
+    """``WHEN:MS``: requests arriving before WHEN (epoch s, or ``+S`` after the first arrival)
+    take MS ms."""
+
+    def __init__(self, spec: str):
+        when, _, ms = spec.partition(":")
+        self.relative = when.startswith("+")
+        self.until, self.delay_s = float(when.lstrip("+")), float(ms) / 1000
+        self._lock = threading.Lock()
+
+    def delay_at(self, arrival: float) -> Optional[float]:
+        """The delay of a request arriving at ``arrival`` (epoch s), or None after WHEN."""
+        with self._lock:
+            if self.relative:  # the first arrival fixes WHEN
+                self.until, self.relative = arrival + self.until, False
+        return self.delay_s if arrival < self.until else None
+
+
 class FakeGateway:
     def __init__(self, *, delay_s: float, stall_at: float, stall_s: float, log_path: str | None,
-                 schedule: Optional[Schedule] = None, slots: Optional[Slots] = None):
+                 schedule: Optional[Schedule] = None, slots: Optional[Slots] = None,
+                 delay_until: Optional[DelayUntil] = None):
         self.delay_s, self.stall_at, self.stall_s = delay_s, stall_at, stall_s
-        self.schedule = schedule
+        self.schedule, self.delay_until = schedule, delay_until
         self.slots = slots
         self._log = open(log_path, "a", buffering=1) if log_path else None
         self._lock = threading.Lock()
@@ -124,7 +147,8 @@ class FakeGateway:
         without the schedule's random part."""
         end = self.stall_at + self.stall_s
         frozen = end - arrival if self.stall_at <= arrival < end else 0.0
-        return frozen + self.delay_s
+        early = self.delay_until.delay_at(arrival) if self.delay_until is not None else None
+        return frozen + (self.delay_s if early is None else early)
 
     def wait(self, arrival: float, endpoint: str, first_id: str) -> None:
         """Log the request, then sleep for as long as it is to take."""
@@ -246,6 +270,7 @@ def main() -> None:
     parser.add_argument("--stall-s", type=float, default=0.0)
     parser.add_argument("--schedule", default=None, help="loguniform:MIN_MS,MAX_MS[,SHARE]")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--delay-until", default=None, help="WHEN:MS (WHEN: epoch s or +S after the first request)")
     parser.add_argument("--threads", type=int, default=256, help="gRPC request threads")
     parser.add_argument("--log", default=None)
     parser.add_argument("--slots", type=int, default=0, help="requests served at a time (0: no limit)")
@@ -254,7 +279,8 @@ def main() -> None:
     schedule = Schedule.parse(args.schedule, seed=args.seed) if args.schedule else None
     slots = Slots(args.slots, args.service_ms / 1000) if args.slots else None
     gateway = FakeGateway(delay_s=args.delay_ms / 1000, stall_at=args.stall_at, stall_s=args.stall_s,
-                          log_path=args.log, schedule=schedule, slots=slots)
+                          log_path=args.log, schedule=schedule, slots=slots,
+                          delay_until=DelayUntil(args.delay_until) if args.delay_until else None)
     if args.protocol == "http":
         serve_http(args.port, gateway)
         print("ready", flush=True)

@@ -125,14 +125,17 @@ def test_report_of_a_demo_run_in_chromium(flow, tmp_path, page):
     proc, report = _run(flow, tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     geometry = _check_geometry(page, report, tmp_path / "report.png")
-    # latency of /index and /search, req/s, failures (none: a note), users, distribution, breakdown
-    assert geometry["charts"] == 7
+    # latency of /index and /search, req/s, failures (none: a note), users, the load generator's
+    # loop lag, distribution, breakdown
+    assert geometry["charts"] == 8
     for chart in page.locator("svg.chart").all():
         assert chart.bounding_box()["width"] > 500
     assert page.locator("svg.chart polyline").count() >= 10
     assert "/search" in page.locator("#endpoints").inner_text() and "p99 ms" in page.locator("#endpoints").inner_text()
     assert page.locator("svg.chart", has_text="encoder").count() == 1
     assert "p99 latency" in page.locator("#facts").inner_text() and "No request failed." in page.content()
+    assert page.locator("svg.chart", has_text="event-loop lag").locator("polyline").count() >= 3  # p50, p99, max
+    assert page.locator("#generator").inner_text().startswith(("not saturated", "SATURATED"))
 
 
 def test_report_of_an_all_failures_run_in_chromium(flow, tmp_path, page):

@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any, Callable, Optional, TypeVar
 
 from loadgen.files import write_json_atomic
+from loadgen.locust_adapter.measured import measured_summary, notes
 from loadgen.redact import redact_argv, redact_url
 from loadgen.replay import run_values
 from loadgen.reports.html import write_report
-from loadgen.reports.summary import NO_ROUTES_NOTE, summarize
+from loadgen.reports.summary import NO_ROUTES_NOTE
 from loadgen.reports.text import render_table
 from loadgen.runinfo import RunInfo, RunRecord, iso_utc
 from loadgen.slo import EXIT_CODE as SLO_EXIT_CODE
@@ -78,13 +79,12 @@ def versions() -> dict[str, str]:
 def finish_run(session: Any, *, duration_s: float, users: Any) -> int:
     """Summarize, check the gates, write the files; keep the final text in
     ``session.report_text``. Returns the exit code the gates ask for (0 or 3)."""
-    summary = summarize(session.intervals.total, duration_s=duration_s,
-                        run=run_info(session, users=users).as_dict())
+    summary = measured_summary(session, duration_s=duration_s, run=run_info(session, users=users).as_dict())
     verdicts = [evaluate(slo, summary) for slo in session.options.slos]
     summary["slo"] = [{"slo": v.slo.text, "passed": v.passed, "actual": v.actual} for v in verdicts]
     table = attempt("the summary table", lambda: render_table(summary))
     lines = ["", "jina-loadgen summary (HdrHistogram, successful requests; latency in ms)",
-             "(table NOT rendered: see the error above)" if table is None else table]
+             "(table NOT rendered: see the error above)" if table is None else table, *notes(summary)]
     lines.append(write_results(Path(session.options.results_dir), summary))
     if verdicts:
         lines += ["", "SLO gates (merged over all workers):", *(f"  {v.line}" for v in verdicts)]

@@ -9,7 +9,8 @@ Lifecycle (master/local process unless noted):
   timed span), the open-loop turns and the replay share; on the master/local process start
   the time series and arm ``--duration`` and the end of a replay.
 - ``report_to_master`` (worker) / ``worker_report`` (master): :mod:`~loadgen.locust_adapter.distributed`.
-- ``test_stop``: stop the clock (a worker ships its final report).
+- ``test_stopping`` / ``test_stop``: stop the self-check (:mod:`~loadgen.locust_adapter.monitor`);
+  at ``test_stop`` stop the clock (a worker ships its final report).
 - ``quitting``: Locust fires it in reverse order of registration, so the master's own
   listener (which sends ``quit`` to the workers and waits for their final reports) has run
   before ours. We stop the embedded Flow and :mod:`~loadgen.locust_adapter.finish` the run.
@@ -28,8 +29,9 @@ import gevent
 from locust.runners import WORKER_REPORT_INTERVAL, STATE_INIT, STATE_STOPPED, LocalRunner, MasterRunner, WorkerRunner
 
 from loadgen.errors import ConfigError, FlowError
-from loadgen.locust_adapter import bootstrap, distributed, hdr_tab, stats_rows
+from loadgen.locust_adapter import bootstrap, distributed, hdr_tab, stats_rows, warmup
 from loadgen.locust_adapter.finish import attempt, finish_run
+from loadgen.locust_adapter.monitor import ProcessMonitor
 from loadgen.locust_adapter.intervals import Ticker
 from loadgen.locust_adapter.open_loop import turns_for
 from loadgen.locust_adapter.options import add_arguments, read_options
@@ -52,6 +54,7 @@ def register(events: Any, *, kind: str = "image") -> None:
     events.init_command_line_parser.add_listener(add_arguments)
     events.init.add_listener(lambda environment, runner=None, **_: _on_init(environment, runner, kind))
     events.test_start.add_listener(_on_test_start)
+    events.test_stopping.add_listener(_on_test_stopping)
     events.test_stop.add_listener(_on_test_stop)
     events.report_to_master.add_listener(_on_report_to_master)
     events.worker_report.add_listener(_on_worker_report)
@@ -76,6 +79,8 @@ def _on_init(environment: Any, runner: Any, kind: str) -> None:
     session.stats_entry = stats_rows.entry
     attach(environment, session)
     if isinstance(runner, WorkerRunner):
+        runner.register_message(warmup.END_MESSAGE, lambda **_: warmup.end(
+            session, role="worker", send_report=lambda: distributed.send_final_report(runner)))
         return  # the master sends the host and the options with the spawn message
     if isinstance(runner, MasterRunner):
         distributed.finish_reports_before_quit(runner, session.fleet)
@@ -126,6 +131,7 @@ def _on_test_start(environment: Any, **_: Any) -> None:
         # its own defaults (e.g. the default --task-mix instead of the master's).
         session.use_options(read_options(environment.parsed_options, kind=session.kind))
         session.load_validator()
+    session.phases.reset(session.options.warmup_s)
     if isinstance(runner, MasterRunner):
         # Travels to the workers with the spawn message: each paces 1/n of --arrival-rate and
         # takes every n-th replay line.
@@ -134,6 +140,10 @@ def _on_test_start(environment: Any, **_: Any) -> None:
             environment.parsed_options.loadgen_replay_lines = session.replay_check.requests
     else:
         _start_load_generation(session)
+        _stop_monitor(session)
+        session.monitor = ProcessMonitor(session.intervals)  # after the pools: building them is not load
+    warmup.arm(session, role=_role(runner), send_report=lambda: distributed.send_final_report(runner),
+               tell_workers=lambda: runner.send_message(warmup.END_MESSAGE))
     if not isinstance(runner, WorkerRunner):
         _start_series(session)
         _arm_stops(session, runner)
@@ -188,6 +198,7 @@ def _start_series(session: Session) -> None:
     interval = session.options.report_interval_s
     if isinstance(runner, MasterRunner):
         interval = max(interval, WORKER_REPORT_INTERVAL)
+    session.phases.interval_s = interval  # the stability windows are whole intervals
     session.intervals.open_series(Path(session.options.results_dir))
     _stop_ticker(session)
     session.ticker = Ticker(interval, lambda: _tick(session))
@@ -202,7 +213,7 @@ def _stop_ticker(session: Session) -> None:
 
 def _tick(session: Session) -> None:
     runner = session.environment.runner
-    session.intervals.flush(gauges=_gauges(session, runner))
+    warmup.flush(session, local=not isinstance(runner, MasterRunner), gauges=_gauges(session, runner))
     if isinstance(runner, MasterRunner):
         session.fleet.note_lost(runner)
 
@@ -232,8 +243,28 @@ def _arm_stops(session: Session, runner: Any) -> None:
             runner.register_message(DONE_MESSAGE, session.done_tracker.process_done)
 
 
+def _role(runner: Any) -> str:
+    return "worker" if isinstance(runner, WorkerRunner) else "master" if isinstance(runner, MasterRunner) else "local"
+
+
+def _stop_monitor(session: Session) -> None:
+    """At ``test_stopping`` (stopping users is not load: killing them stalls the hub for
+    hundreds of ms) or at the latest ``test_stop``; the last CPU time is shipped or flushed after."""
+    if session.monitor is not None:
+        session.monitor.stop()
+
+
+def _on_test_stopping(environment: Any, **_: Any) -> None:
+    session = session_of(environment)
+    _stop_monitor(session)
+    session.phases.stopping_s = session.clock.duration_s  # the load's end, for the stability windows
+
+
 def _on_test_stop(environment: Any, **_: Any) -> None:
-    session_of(environment).clock.stop()
+    session = session_of(environment)
+    warmup.disarm(session)
+    _stop_monitor(session)
+    session.clock.stop()
     if isinstance(environment.runner, WorkerRunner):
         distributed.send_final_report(environment.runner)
 
@@ -243,6 +274,7 @@ def _on_report_to_master(client_id: str, data: dict, **_: Any) -> None:
     session = current_session()
     if session is not None:  # none before init finished (e.g. init failed): nothing measured yet
         distributed.ship(session.intervals, data)
+        warmup.tag_report(session.phases, session.monitor, data)
         data[INFLIGHT_KEY] = session.inflight
         if session.replay_sent.entries:  # a delta, like the metrics
             sent, session.replay_sent = session.replay_sent, SentTally()
@@ -253,7 +285,8 @@ def _on_worker_report(client_id: str, data: dict, **_: Any) -> None:
     session = current_session()
     if session is not None:
         stats_rows.prepare_report(session.environment.stats, data)  # before Locust's listener merges it
-        distributed.receive(session.intervals, session.fleet, client_id, data)
+        metrics = distributed.receive(session.intervals, session.fleet, client_id, data)
+        warmup.route_report(session.phases, client_id, data, metrics)
         session.replay_sent.merge(SentTally.decode(data.get(REPLAY_SENT_KEY)))
         if INFLIGHT_KEY in data:
             session.workers_inflight[client_id] = int(data[INFLIGHT_KEY])
@@ -277,7 +310,8 @@ def _on_quitting(environment: Any) -> None:
     if isinstance(runner, MasterRunner):
         session.fleet.note_lost(runner)
     _stop_ticker(session)
-    attempt("cannot close timeseries.csv and histograms.hlog", session.intervals.close_series)
+    attempt("cannot close timeseries.csv and histograms.hlog",
+            lambda: warmup.flush(session, local=not isinstance(runner, MasterRunner), close=True))
     code = attempt("cannot summarize the run (no table, summary.json or report.html; exit code 1)",
                    lambda: finish_run(session, duration_s=session.clock.duration_s,
                                       users=getattr(runner, "target_user_count", None)))

@@ -64,6 +64,8 @@ OPTIONS: tuple[tuple[str, str, Optional[str], str], ...] = (
     ("--replay-file", "LOADGEN_REPLAY_FILE", "", "replay user: the request file to send, line by line (docs/replay.md)"),
     ("--endpoint-map", "LOADGEN_ENDPOINT_MAP", "", "replay: map a foreign log's paths, e.g. '/js/recommendations=/search'"),
     ("--max-requests", "LOADGEN_MAX_REQUESTS", "0", "replay: send at most this many lines in all (0: no cap)"),
+    ("--warmup", "LOADGEN_WARMUP", "0", "seconds at the start of the run left out of summary.json, the table and "
+                                        "the report's percentiles (counted apart as warmup_requests)"),
     ("--duration", "LOADGEN_DURATION", "", "stop the run after this many seconds (like -t; e.g. for replays)"),
     ("--run-label", "LOADGEN_RUN_LABEL", "", "a label recorded in summary.json as run.label, e.g. the Jina version "
                                              "under test (loadgen compare shows it)"),
@@ -123,6 +125,7 @@ class RunOptions:
     max_inflight: int = 0  # 0 = bounded by the users only
     replay: Optional[ReplayOptions] = None
     duration_s: Optional[float] = None
+    warmup_s: float = 0.0  # --warmup: seconds after test_start whose figures are kept apart
     dataset: str = ""  # "" = random data of the locustfile's kind
     image_as: str = "tensor"
     image_shape_given: Optional[tuple[int, ...]] = None  # --image-shape, only when given
@@ -159,6 +162,7 @@ def read_options(parsed: Any, *, kind: str) -> RunOptions:
         slos=tuple(parse_slo(text) for text in _listed(parsed.slo)),
         **_arrival_options(parsed), replay=_replay_options(parsed),
         duration_s=_float(parsed, "duration") if str(parsed.duration or "").strip() else None,
+        warmup_s=_seconds(parsed, "warmup"),
         dataset=str(parsed.dataset or "").strip(), image_as=_choice(parsed, "image_as", ("tensor", "blob")),
         image_shape_given=_image_shape(parsed).get("image_shape"), dataset_cache=parsed.dataset_cache or "",
         headers=parse_headers(_listed(parsed.header)),
@@ -247,6 +251,18 @@ def _int(parsed: Any, name: str, *, minimum: int = 1) -> int:
         value = None
     if value is None or value < minimum:
         raise ConfigError(f"{_option(name)}: must be a whole number >= {minimum}, got {raw!r}")
+    return value
+
+
+def _seconds(parsed: Any, name: str) -> float:
+    """A number of seconds >= 0 (0 when not given)."""
+    raw = getattr(parsed, name, None)
+    try:
+        value = float(str(raw or 0).strip())
+    except ValueError:
+        value = float("nan")
+    if not value >= 0 or value == float("inf"):
+        raise ConfigError(f"{_option(name)}: must be a number of seconds >= 0, got {raw!r}")
     return value
 
 

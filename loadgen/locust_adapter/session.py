@@ -31,6 +31,7 @@ from loadgen.locust_adapter.open_loop import CLOSED_LOOP, ClosedLoop, Turns
 from loadgen.locust_adapter.options import RunOptions
 from loadgen.locust_adapter.refills import refill_executor
 from loadgen.locust_adapter.replay_feed import ReplayShare
+from loadgen.locust_adapter.warmup import Phases
 from loadgen.plugins import load_function
 from loadgen.pools import PoolSet, build_pools
 from loadgen.protocols import open_transport
@@ -51,6 +52,9 @@ class Session:
         self.clock = RunClock()  # test_start .. test_stop
         self.ticker: Any = None  # master/local: flushes an interval every --report-interval (intervals.Ticker)
         self.fleet = Fleet()  # master: the workers that reported, and those Locust lost
+        self.phases = Phases()  # --warmup: the warm-up's figures apart from the measured ones
+        self.warmup_end: Any = None  # the greenlet that ends the warm-up
+        self.monitor: Any = None  # load-generating processes: loop lag and CPU (monitor.ProcessMonitor)
         self.pools: Optional[PoolSet] = None
         self.turns: ClosedLoop | Turns = CLOSED_LOOP
         self.replay = ReplayShare()  # load-generating processes: this process's share of --replay-file

@@ -21,6 +21,7 @@ from loadgen.files import write_text_atomic
 from loadgen.metrics import LatencyHistogram
 from loadgen.reports.charts import (NO_SUCCESS, ReportData, breakdown, distribution, failures_over_time,
                                     latency_over_time, throughput_over_time, users_over_time)
+from loadgen.reports.loop_lag import loop_lag_section
 from loadgen.reports.series import merge_intervals, read_hlog
 from loadgen.reports.svg import TOTAL_COLOR, colors_for
 from loadgen.reports.text import load_model_line, untimed
@@ -223,5 +224,10 @@ def _text(value: Any) -> str:
 
 
 #: The page, top to bottom. Add a section: a function ``(ReportData) -> str`` in this list.
-SECTIONS: list[Section] = [header, endpoint_table, failures, over_time, latency_distribution, where_the_time_goes,
-                           parameters]
+def load_generator(data: ReportData) -> str:
+    """The self-check's verdict and the event-loop lag over time (:mod:`loadgen.reports.loop_lag`)."""
+    return loop_lag_section(data.summary, data.rows, x_range=data.time_range)
+
+
+SECTIONS: list[Section] = [header, endpoint_table, failures, over_time, load_generator, latency_distribution,
+                           where_the_time_goes, parameters]

@@ -23,9 +23,11 @@ from collections import Counter
 from typing import Any
 
 from loadgen.metrics import PERCENTILES, DataWaits, EndpointStats, Metrics
+from loadgen.selfcheck import GENERATOR_TYPE
 
-# Request types that are parts of a request (loadgen.breakdown), not requests.
-BREAKDOWN_TYPES = ("executor", "breakdown")
+# Request types that are not requests: parts of a request (loadgen.breakdown) and the load
+# generator's own event-loop lag (loadgen.selfcheck). Left out of every request count.
+BREAKDOWN_TYPES = ("executor", "breakdown", GENERATOR_TYPE)
 NO_ROUTES_NOTE = "not available: the HTTP gateway returns no routes"
 TOP_MESSAGES = 10  # failure messages per endpoint in summary.json
 
@@ -139,3 +141,17 @@ def hlog_summary(merged: dict) -> dict[str, Any]:
         out[tag] = {"count": entry.histogram.count, "per_s": round(entry.histogram.count / span, 3),
                     "span_s": round(span, 3), "latency_ms": latency_figures(stats)}
     return out
+
+
+def add_warmup(summary: dict[str, Any], warmup: Metrics, *, warmup_s: float) -> None:
+    """Add ``warmup_s`` and, per endpoint and in ``total``, ``warmup_requests``: the requests
+    (failed ones too) of the first ``warmup_s`` seconds (``--warmup``), left out of every
+    other figure. An endpoint seen only in the warm-up gets an entry with zero figures."""
+    counts = {name: stats.requests for name, stats in _request_entries(warmup).items()}
+    for name in counts:
+        if name not in summary["endpoints"]:
+            summary["endpoints"][name] = endpoint_summary(EndpointStats(), summary["duration_s"])
+    for name, entry in summary["endpoints"].items():
+        entry["warmup_requests"] = counts.get(name, 0)
+    summary["total"]["warmup_requests"] = sum(counts.values())
+    summary["warmup_s"] = round(warmup_s, 3)
