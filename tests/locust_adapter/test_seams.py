@@ -339,7 +339,7 @@ def test_the_replay_share_reports_done_once_when_used_up_with_nothing_in_flight(
 def test_a_renderer_that_raises_costs_only_its_own_output(options_factory, tmp_path, monkeypatch, capsys, broken):
     """summary.json, report.html, the printed table and the --slo exit code are made one by
     one: whatever one of them raises, the others are there and the error names what is missing."""
-    from loadgen.locust_adapter import finish
+    from loadgen.locust_adapter import finish, warmup
     from loadgen.slo import parse_slo
 
     session, _ = _session(options_factory, results_dir=str(tmp_path), slos=(parse_slo("p50<0.001ms"),))
@@ -348,7 +348,7 @@ def test_a_renderer_that_raises_costs_only_its_own_output(options_factory, tmp_p
     for latency_s in (0.010, 0.020, 0.030):
         session.record(_result(latency_s=latency_s))
     session.clock.stop()
-    session.intervals.close_series()
+    warmup.flush(session, local=True, close=True)  # as lifecycle does at quitting
 
     def boom(*_, **__):
         raise RuntimeError("boom")
