@@ -56,6 +56,12 @@ class LatencyHistogram:
         values = self._hist.get_percentile_to_value_dict(percentiles)
         return {p: values[p] / 1000.0 for p in percentiles}
 
+    @property
+    def hdr(self) -> HdrHistogram:
+        """The hdrh histogram itself, for read-only use of its bucket layout and counts
+        (e.g. :mod:`loadgen.observe.hdr_buckets`); record through :meth:`record`."""
+        return self._hist
+
     def mean_ms(self) -> float:
         return self._hist.get_mean_value() / 1000.0 if self.count else 0.0
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from loadgen.files import write_json_atomic
+from loadgen.locust_adapter.observing import summary_keys
 from loadgen.redact import redact_argv, redact_url
 from loadgen.reports.html import write_report
 from loadgen.reports.summary import NO_ROUTES_NOTE, summarize
@@ -71,6 +72,7 @@ def finish_run(session: Any, *, duration_s: float, users: Any) -> int:
     ``session.report_text``. Returns the exit code the gates ask for (0 or 3)."""
     summary = summarize(session.intervals.total, duration_s=duration_s,
                         run=run_info(session, users=users).as_dict())
+    summary.update(summary_keys(session))  # "server": scraped server metrics
     verdicts = [evaluate(slo, summary) for slo in session.options.slos]
     summary["slo"] = [{"slo": v.slo.text, "passed": v.passed, "actual": v.actual} for v in verdicts]
     lines = ["", "jina-loadgen summary (HdrHistogram, successful requests; latency in ms)", render_table(summary)]

@@ -29,7 +29,7 @@ from locust.runners import WORKER_REPORT_INTERVAL, STATE_INIT, STATE_STOPPED, Lo
 
 from loadgen.datasets import summary_line
 from loadgen.errors import ConfigError, FlowError
-from loadgen.locust_adapter import bootstrap, distributed, hdr_tab
+from loadgen.locust_adapter import bootstrap, distributed, hdr_tab, observing
 from loadgen.locust_adapter.finish import finish_run
 from loadgen.locust_adapter.intervals import Ticker
 from loadgen.locust_adapter.open_loop import turns_for
@@ -82,6 +82,7 @@ def _on_init(environment: Any, runner: Any, kind: str) -> None:
     try:
         if web_ui is not None and web_ui.web_login:
             install_login(web_ui)  # --web-login: LOADGEN_WEB_PASSWORD's user only
+        observing.on_init(session)  # binds --prometheus-port before the Flow starts: in use = exit 2
         _prepare(session)
     except ConfigError as exc:
         bootstrap.stop_demo_flow(session)
@@ -131,6 +132,7 @@ def _on_test_start(environment: Any, **_: Any) -> None:
         _start_load_generation(session)
     if not isinstance(runner, WorkerRunner):
         _start_series(session)
+        observing.on_test_start(session)  # baseline scrape of the server's metrics
         _arm_stops(session, runner)
         if not getattr(environment, "loadgen_embedded", False):  # library runs handle signals themselves
             _route_sigint_to_sigterm()
@@ -182,6 +184,7 @@ def _stop_ticker(session: Session) -> None:
 
 def _tick(session: Session) -> None:
     session.intervals.flush()
+    observing.on_tick(session)
     runner = session.environment.runner
     if isinstance(runner, MasterRunner):
         session.fleet.note_lost(runner)
@@ -232,6 +235,7 @@ def _on_quitting(environment: Any) -> None:
     runner = environment.runner
     if isinstance(runner, LocalRunner) and runner.state not in (STATE_STOPPED, STATE_INIT):
         runner.quit()  # e.g. SIGTERM: stop the users first so that the summary is final
+    observing.on_load_end(session)  # the server's last figures, while the demo Flow still runs
     bootstrap.stop_demo_flow(session)  # no user is running any more; the table should be the last output
     if isinstance(runner, WorkerRunner):
         return
@@ -240,9 +244,11 @@ def _on_quitting(environment: Any) -> None:
         session.fleet.note_lost(runner)
     _stop_ticker(session)
     session.intervals.close_series()
+    observing.on_run_end(session)
     code = finish_run(session, duration_s=session.clock.duration_s, users=getattr(runner, "target_user_count", None))
     if code:
         environment.process_exit_code = code
+    observing.after_finish(session)
 
 
 def _print_report() -> None:

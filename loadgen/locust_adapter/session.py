@@ -57,6 +57,7 @@ class Session:
         self.replay_check: Optional[ReplayCheck] = None  # master/local: the replay file, read once
         self.dataset_stats: Optional[dict[str, Any]] = None  # master/local: --dataset read once
         self.flow: Any = None  # the embedded demo Flow (loadgen.flowctl.FlowProcess), if started
+        self.observer: Any = None  # master/local: server metrics and live export (locust_adapter.observing)
         self.validator: Any = None  # --validator's function (load-generating processes)
         self.report_text = ""  # the final table, printed after Locust's own
         self.use_options(options)

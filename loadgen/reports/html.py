@@ -19,7 +19,10 @@ from typing import Any
 
 from loadgen.files import write_text_atomic
 from loadgen.metrics import LatencyHistogram
+from loadgen.observe.table import FILE_NAME as SERVER_CSV
+from loadgen.observe.table import read_rows as read_server_rows
 from loadgen.reports.series import merge_intervals, read_hlog
+from loadgen.reports.server_panels import server_section
 from loadgen.reports.summary import BREAKDOWN_TYPES
 from loadgen.reports.svg import bar_chart, line_chart, spectrum_ticks
 from loadgen.reports.text import load_model_line
@@ -48,10 +51,11 @@ def load_run(directory: Path) -> dict[str, Any]:
     if (directory / "histograms.hlog").is_file():
         with open(directory / "histograms.hlog", encoding="utf-8") as stream:
             spectra = {tag: m.histogram for tag, m in merge_intervals(read_hlog(stream)).items()}
-    return {"summary": summary, "rows": rows, "spectra": spectra}
+    return {"summary": summary, "rows": rows, "spectra": spectra, "server_rows": read_server_rows(directory / SERVER_CSV)}
 
 
-def render(*, summary: dict[str, Any], rows: list[dict[str, str]], spectra: dict[str, LatencyHistogram]) -> str:
+def render(*, summary: dict[str, Any], rows: list[dict[str, str]], spectra: dict[str, LatencyHistogram],
+           server_rows: list[dict[str, str]] = ()) -> str:
     """The whole page as a string."""
     requests = [r for r in rows if r["request_type"] not in BREAKDOWN_TYPES]
     body = [f"<h1>jina-loadgen run: {escape(str(summary.get('target', '')))}</h1>",
@@ -59,7 +63,8 @@ def render(*, summary: dict[str, Any], rows: list[dict[str, str]], spectra: dict
             "<h2>Latency over time</h2>", *_latency_over_time(requests),
             "<h2>Requests per second</h2>", _rps_over_time(requests),
             "<h2>Latency distribution</h2>", _spectrum(spectra),
-            "<h2>Where the time goes</h2>", _breakdown(summary), "<h2>Run parameters</h2>", _parameters(summary)]
+            "<h2>Where the time goes</h2>", _breakdown(summary), *server_section(summary, list(server_rows), rows),
+            "<h2>Run parameters</h2>", _parameters(summary)]
     return page("jina-loadgen report", body)
 
 
@@ -127,7 +132,7 @@ def _breakdown(summary: dict[str, Any]) -> str:
 
 
 def _parameters(summary: dict[str, Any]) -> str:
-    skip = {"endpoints", "total", "executors", "breakdown", "failures", "slo"}
+    skip = {"endpoints", "total", "executors", "breakdown", "failures", "slo", "server"}
     rows = [[key, json.dumps(value)] for key, value in summary.items() if key not in skip]
     rows.append(["failures by class", json.dumps(summary.get("failures", {}))])
     return html_table(["parameter", "value"], rows, css_id="parameters")

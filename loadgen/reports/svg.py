@@ -16,12 +16,14 @@ Series = dict[str, Sequence[tuple[float, float]]]
 
 
 def line_chart(series: Series, *, title: str, x_label: str, y_label: str,
-               x_ticks: Callable[[float, float], list[tuple[float, str]]] | None = None) -> str:
-    """Lines of ``(x, y)`` points, one per series name, with axes, ticks and a legend."""
+               x_ticks: Callable[[float, float], list[tuple[float, str]]] | None = None,
+               x_range: tuple[float, float] | None = None) -> str:
+    """Lines of ``(x, y)`` points, one per series name, with axes, ticks and a legend;
+    ``x_range`` fixes the x axis (charts meant to be read one above the other)."""
     points = [p for values in series.values() for p in values if math.isfinite(p[0]) and math.isfinite(p[1])]
     if not points:
         return _empty(title)
-    x0, x1 = min(p[0] for p in points), max(p[0] for p in points)
+    x0, x1 = x_range or (min(p[0] for p in points), max(p[0] for p in points))
     y1 = max(p[1] for p in points) * 1.05 or 1.0
     sx = _scale(x0, x1 if x1 > x0 else x0 + 1, MARGIN_L, WIDTH - MARGIN_R)
     sy = _scale(0.0, y1, HEIGHT - MARGIN_B, MARGIN_T)
