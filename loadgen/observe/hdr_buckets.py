@@ -13,6 +13,11 @@ Bucket bounds grow by a constant factor ``r = 2 ** (1/16)`` (16 buckets per doub
 - Together: ``|estimate / hdr_p99 - 1| <= r * (1 + 2**-10) ** 2 - 1`` = 4.63 %
   (:data:`QUANTILE_ERROR`), for latencies inside the bucket range (below 250 µs the first
   bucket starts at 0; above 120 s only ``+Inf`` is left).
+- One caveat on ranks: Prometheus' rank ``q * N`` lands on the ``ceil(q*N)``-th smallest
+  latency, HDR's percentile is the ``round(q*N)``-th. When they differ, the bound applies
+  plus the gap between those two neighbouring latencies: about ``1 / (N * density)``, a few
+  hundredths of a percent with thousands of requests, but visible with a few dozen.
+  (tests/observe/test_hdr_buckets.py checks both statements.)
 
 Counting is vectorised over hdrh's counts array (numpy, ~10 µs per histogram), so turning a
 run's histograms into buckets costs well under a millisecond per interval.
