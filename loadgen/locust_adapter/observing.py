@@ -48,6 +48,7 @@ class Observer:
         self.listener: Optional[Listener] = None
         self.watch: Optional[ServerWatch] = None
         self.summary: Optional[dict[str, Any]] = None
+        self.servers: tuple = ()  # the server readings of a finished watch (the exporter's last page)
         self._round: Any = None  # the thread pool's result of the running scrape round
         self.skipped = 0  # ticks whose round was still running
         # Messages from the thread, logged on the hub: logging's locks are gevent's here.
@@ -80,7 +81,7 @@ class Observer:
                                      directory=Path(session.options.results_dir), timeout_s=opts.scrape_timeout_s,
                                      report=self._messages.append)
             self._in_thread(self.watch.start, session.intervals.started_at, wait=True)
-        self.summary, self.skipped = None, 0
+        self.summary, self.skipped, self.servers = None, 0, ()
 
     def tick(self) -> None:
         """After an interval flush (on the hub: cheap, never waits)."""
@@ -104,6 +105,7 @@ class Observer:
             self.summary = self._in_thread(self.watch.close, wait=True)
             if self.summary is not None:
                 self.summary["skipped_intervals"] = self.skipped
+            self.servers = tuple(self.watch.latest())
             self.watch = None
         self._log_messages()
 
@@ -138,7 +140,7 @@ class Observer:
         runner = session.environment.runner
         shape = opts.arrival_shape
         offered = shape.rate_at(session.clock.duration_s) if shape is not None else None
-        servers = tuple(self.watch.latest()) if self.watch is not None else ()
+        servers = tuple(self.watch.latest()) if self.watch is not None else self.servers
         self.exporter.update(session.intervals.total, users=getattr(runner, "user_count", None),
                              offered_rate=offered, open_loop=shape is not None, servers=servers)
 
