@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -177,3 +178,26 @@ def test_the_dashboard_queries_what_a_run_exposes(prometheus, tmp_path):
         server.api("query", query=expr.replace("$__rate_interval", "1m"))  # raises unless Prometheus accepts it
     assert summary["total"]["requests"] == sum(
         float(r["value"][1]) for r in server.query("last_over_time(loadgen_requests_total[10m])"))
+
+
+def test_a_scenarios_load_steps_scrape_the_jobs_flow(tmp_path):
+    """`loadgen run`: a step that loads the job's Flow scrapes it (key server_metrics, default)."""
+    import subprocess
+    import sys
+
+    results = tmp_path / "results"
+    proc = subprocess.run([str(Path(sys.executable).parent / "loadgen"), "run", "scenarios/smoke.yml", "--results-dir",
+                           str(results), "--quiet"], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    query = json.loads((results / "smoke" / "point1_rep1" / "03-query" / "summary.json").read_text())
+    assert "--server-metrics pid:" in query["run"]["command"]
+    server = query["server"]
+    problems = {url: s["problem"] for url, s in server["sources"].items() if s["problem"]}
+    assert not problems, f"{problems} (an old flow virtualenv? `make venv-flow` pins prometheus_client<0.22)"
+    step = results / "smoke" / "point1_rep1" / "03-query"
+    sent = query["total"]["requests"] + query["total"]["unfinished"]
+    per_interval = max(int(r.split(",")[4]) for r in (step / "timeseries.csv").read_text().splitlines()[1:])
+    for name in ("encoder", "indexer"):
+        assert abs(server["executors"][name]["requests"] - sent) <= per_interval, (name, server["executors"][name], sent)
+    assert (step / "server_metrics.csv").is_file()
