@@ -21,7 +21,6 @@ from loadgen.errors import CloudError, ConfigError, FlowError
 from loadgen.config import parse_image_shape, parse_task_mix
 from loadgen import scenarios
 from loadgen.flowctl import DEFAULT_POLLING, FlowConfig, start_flow
-from loadgen.observe.processes import describe_endpoints
 from loadgen.replay import DEFAULT_MAX_ERRORS, MakeConfig, check_file, parse_endpoint_map, render_check, write_file
 from loadgen.files import write_json_atomic
 from loadgen.reports.html import write_report
@@ -165,6 +164,8 @@ def flow_up(args: argparse.Namespace) -> int:
                         startup_timeout_s=args.startup_timeout)
     flow = start_flow(config, log_dir=args.log_dir)
     print(f"Flow {args.flow!r} ready at {flow.target.url} (log: {flow.log_path}); Ctrl-C to stop", flush=True)
+    from loadgen.observe.processes import describe_endpoints  # psutil: the locust extra's
+
     for line in describe_endpoints(flow.proc.pid):
         print(f"  {line}", flush=True)
     signal.signal(signal.SIGTERM, _interrupt)  # stop cleanly under `kill` and in containers

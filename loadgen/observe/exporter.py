@@ -36,7 +36,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from loadgen.metrics import Metrics
 from loadgen.observe.hdr_buckets import BucketCounter
 from loadgen.observe.rawhttp import Response
-from loadgen.observe.scrape import Reading
+from loadgen.observe.series import Reading
 
 BREAKDOWN_TYPES = ("executor", "breakdown")  # parts of a request (loadgen.breakdown), not requests
 LOOP_LAG_TYPE = "loop_lag"  # the request type of the generator's loop-lag histograms, when measured

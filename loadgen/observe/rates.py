@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Optional
 
-from loadgen.observe.scrape import Series
+from loadgen.observe.series import Series
 
 
 def increase(previous: float, current: float) -> float:

@@ -8,14 +8,15 @@ summaries (count and sum only); histograms come from other servers or ``--server
 """
 from __future__ import annotations
 
-import math
 import time
-from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 from prometheus_client.parser import text_string_to_metric_families
 
 from loadgen.observe.rawhttp import HttpError, get
+from loadgen.observe.series import Reading, Series, SeriesKey
+
+__all__ = ["JINA_FAMILIES", "Reading", "ScrapeError", "Series", "SeriesKey", "family_name", "keeper", "parse", "scrape"]
 
 #: Jina's own families kept by default (request counts, times; jina/serve/runtimes/*).
 JINA_FAMILIES = ("jina_successful_requests", "jina_failed_requests", "jina_process_request_seconds",
@@ -33,32 +34,6 @@ class ScrapeError(Exception):
     def __init__(self, kind: str, message: str):
         super().__init__(message)
         self.kind = kind
-
-
-@dataclass
-class Series:
-    """The state of one series at one scrape (values as the server counts them)."""
-
-    kind: str  # counter | gauge | summary | histogram | untyped
-    value: float = math.nan  # counter / gauge / untyped
-    count: float = math.nan  # summary / histogram
-    sum: float = math.nan
-    buckets: dict[float, float] = field(default_factory=dict)  # upper bound -> cumulative count
-    quantiles: dict[float, float] = field(default_factory=dict)  # a server-side summary's
-
-
-SeriesKey = tuple[str, tuple[tuple[str, str], ...]]  # (family, sorted labels)
-
-
-@dataclass(frozen=True)
-class Reading:
-    """One scrape of one source: when (epoch s) and its series; ``families`` are the parsed
-    families kept (for passing them on, e.g. to the live exporter)."""
-
-    source: str
-    at: float
-    series: dict[SeriesKey, Series]
-    families: tuple = ()
 
 
 def keeper(extra: Iterable[str] = ()) -> Callable[[str], bool]:

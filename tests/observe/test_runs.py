@@ -201,3 +201,32 @@ def test_a_scenarios_load_steps_scrape_the_jobs_flow(tmp_path):
     for name in ("encoder", "indexer"):
         assert abs(server["executors"][name]["requests"] - sent) <= per_interval, (name, server["executors"][name], sent)
     assert (step / "server_metrics.csv").is_file()
+
+
+def test_a_distributed_master_exports_the_merged_figures(launch_fake_gateway, tmp_path):
+    """Workers never scrape or export; the master's last page equals summary.json."""
+    gateway = launch_fake_gateway("--delay-ms", "3")
+    port = free_port()
+    pages, stop = [], threading.Event()
+    poller = threading.Thread(target=poll_metrics, args=(port, pages, stop), daemon=True)
+    poller.start()
+    try:
+        proc = run_locust(["-f", "locustfiles/image.py", "--host", f"grpc://127.0.0.1:{gateway}", "--processes", "2",
+                           "--arrival-rate", "60", "--prometheus-port", str(port), "--prometheus-linger", "10",
+                           *common(tmp_path, seconds=6)], cwd=ROOT, timeout=180)
+    finally:
+        stop.set()
+        poller.join(5)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = summary_of(tmp_path)
+    assert summary["workers"] == 2
+    last = {}
+    for line in pages[-1].splitlines():
+        match = re.match(r'loadgen_requests_total\{endpoint="([^"]+)",protocol="grpc"\} (\S+)', line)
+        if match:
+            last[match.group(1)] = float(match.group(2))
+    assert last == {name: e["requests"] for name, e in summary["endpoints"].items()}
+    assert re.search(r"^loadgen_offered_rate 60\.0$", pages[-1], re.M), "open loop: the schedule's rate"
+    late = sum(float(v) for v in re.findall(r"^loadgen_late_total\{[^}]*\} (\S+)$", pages[-1], re.M))
+    assert late == summary["total"]["late"]
+    assert "loadgen_users 0.0" in pages[-1] or "loadgen_users 0" in pages[-1], "the users stopped at the end"
