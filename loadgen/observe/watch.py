@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from loadgen.observe.processes import Endpoint, ProcessSampler, find_endpoints, flow_processes
+from loadgen.observe.processes import WSGI_ERROR, Endpoint, ProcessSampler, find_endpoints, flow_processes
 from loadgen.observe.rates import figures, zero
 from loadgen.observe.scrape import Reading, ScrapeError, keeper, scrape
 from loadgen.observe.table import CPU_METRIC, FILE_NAME, RSS_METRIC, TableWriter, format_labels
@@ -142,7 +142,7 @@ class ServerWatch:
         try:
             reading = scrape(source.url, keep=self._keep, timeout_s=self.timeout_s, clock=self._clock)
         except ScrapeError as exc:
-            hint = JINA_500_HINT if exc.kind == "http" and "500" in str(exc) and source.pid else ""
+            hint = JINA_500_HINT if exc.kind == "http" and WSGI_ERROR.decode() in str(exc) else ""
             self._fail(source, exc.kind, f"{exc}{hint}")
             return None
         source.scrapes += 1
