@@ -37,8 +37,8 @@ from loadgen.metrics import Metrics
 from loadgen.observe.hdr_buckets import BucketCounter
 from loadgen.observe.rawhttp import Response
 from loadgen.observe.series import Reading
+from loadgen.reports.summary import BREAKDOWN_TYPES  # parts of a request (loadgen.breakdown), not requests
 
-BREAKDOWN_TYPES = ("executor", "breakdown")  # parts of a request (loadgen.breakdown), not requests
 LOOP_LAG_TYPE = "loop_lag"  # the request type of the generator's loop-lag histograms, when measured
 
 

@@ -130,3 +130,34 @@ def test_a_pid_that_is_gone_and_a_flow_without_metrics_are_notes(tmp_path):
     summary = watch.close()
     assert len(messages) == 2 and "999999999" in messages[0] + messages[1]
     assert summary["notes"] == messages and summary["processes"][0]["name"] == "flow"
+
+
+def histogram_page(n: int) -> bytes:
+    """A server whose processing time is a histogram: each GET, 100 more calls spread as
+    10 <= 5 ms, 60 in (5, 10] ms, 25 in (10, 50] ms, 5 in (50, 100] ms."""
+    cumulative = {"0.005": 10 * n, "0.01": 70 * n, "0.05": 95 * n, "0.1": 100 * n, "+Inf": 100 * n}
+    lines = ["# TYPE jina_process_request_seconds histogram"]
+    labels = 'executor="E",executor_endpoint="/search",runtime_name="hist/rep-0"'
+    lines += [f'jina_process_request_seconds_bucket{{{labels},le="{le}"}} {count}' for le, count in cumulative.items()]
+    lines += [f"jina_process_request_seconds_count{{{labels}}} {100 * n}",
+              f"jina_process_request_seconds_sum{{{labels}}} {1.5 * n}",
+              "# TYPE queue_depth histogram",
+              f'queue_depth_bucket{{le="1"}} {50 * n}', f'queue_depth_bucket{{le="10"}} {100 * n}',
+              f'queue_depth_bucket{{le="+Inf"}} {100 * n}', f"queue_depth_count {100 * n}", f"queue_depth_sum {300 * n}"]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_histograms_give_p50_and_p99_per_interval_and_for_the_run(tmp_path, metrics_server):
+    url, _ = metrics_server(lambda n: (200, histogram_page(n), 0.0))
+    watch, _ = watch_for(tmp_path, [url], metric_names=("queue_depth",))
+    watch.start(start_epoch=0.0)
+    watch.collect()
+    watch.collect()
+    timing = watch.close()["executors"]["hist"]["processing_ms"]
+    # rank 100 of 200 (run) / 50 of 100 (interval) is in (5, 10] ms, 40 of its 60 calls in: 5 + 5 * 40/60
+    assert timing["calls"] == 200 and timing["p50"] == pytest.approx(5 + 5 * 40 / 60, abs=1e-3)
+    # rank 198 of 200 lies in (50, 100] ms, 8 of its 10 calls in
+    assert timing["p99"] == pytest.approx(50 + 50 * 8 / 10, abs=1e-3) and timing["mean"] == pytest.approx(15.0)
+    assert "quantiles_note" not in watch.summary()
+    queue = [r for r in rows(tmp_path) if r["metric"] == "queue_depth"]
+    assert [float(r["p50"]) for r in queue] == [1.0, 1.0] and float(queue[0]["p99"]) == pytest.approx(1 + 9 * 49 / 50)
