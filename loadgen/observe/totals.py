@@ -61,9 +61,10 @@ class Timing:
             self.buckets[le] = self.buckets.get(le, 0.0) + count
 
     def as_ms(self) -> dict[str, Optional[float]]:
-        quantile = (lambda q: _ms(histogram_quantile(q, self.buckets))) if self.has_buckets and self.buckets else (lambda q: None)
+        """Calls, and mean, p50, p99 in ms (p50/p99 only from histogram buckets, else None)."""
+        buckets = self.buckets if self.has_buckets else {}
         return {"calls": int(self.count), "mean": _ms(self.total_s / self.count) if self.count else None,
-                "p50": quantile(0.5), "p99": quantile(0.99)}
+                "p50": _ms(histogram_quantile(0.5, buckets)), "p99": _ms(histogram_quantile(0.99, buckets))}
 
 
 def _ms(seconds: Optional[float]) -> Optional[float]:

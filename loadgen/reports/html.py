@@ -51,7 +51,8 @@ def load_run(directory: Path) -> dict[str, Any]:
     if (directory / "histograms.hlog").is_file():
         with open(directory / "histograms.hlog", encoding="utf-8") as stream:
             spectra = {tag: m.histogram for tag, m in merge_intervals(read_hlog(stream)).items()}
-    return {"summary": summary, "rows": rows, "spectra": spectra, "server_rows": read_server_rows(directory / SERVER_CSV)}
+    return {"summary": summary, "rows": rows, "spectra": spectra,
+            "server_rows": read_server_rows(directory / SERVER_CSV)}
 
 
 def render(*, summary: dict[str, Any], rows: list[dict[str, str]], spectra: dict[str, LatencyHistogram],
