@@ -2,6 +2,7 @@
 import math
 import random
 import threading
+import time
 import urllib.request
 from pathlib import Path
 
@@ -124,6 +125,9 @@ def test_served_over_http_and_the_final_figures_are_known_to_be_scraped():
         assert not exporter.final_figures_served
         with urllib.request.urlopen(f"http://127.0.0.1:{listener.port}/metrics", timeout=5) as reply:
             body = reply.read().decode()
+        deadline = time.monotonic() + 5  # the server thread marks it once the reply is out
+        while not exporter.final_figures_served and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert "loadgen_requests_total" in body and exporter.final_figures_served
         exporter.update(run_metrics(seed=4))
         assert not exporter.final_figures_served, "a new update waits for its own scrape"

@@ -1,6 +1,8 @@
 """The server watch against scripted metrics servers whose counts the test knows."""
 import csv
-import os
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -110,26 +112,38 @@ def test_a_sharded_executor_is_counted_at_its_head(tmp_path, metrics_server):
 
 def test_a_local_flows_processes_are_sampled(tmp_path, metrics_server):
     url, _ = metrics_server(steady(1))
-    me = os.getpid()
-    watch, messages = watch_for(tmp_path, [], flow_pids=(me,), find=lambda pid: [Endpoint(url=url, pid=me)])
-    watch.start(start_epoch=0.0)
-    sum(i * i for i in range(300_000))  # some CPU to see
-    watch.collect()
-    summary = watch.close()
-    assert [p["name"] for p in summary["processes"]] == ["enc/rep-0"] and summary["processes"][0]["pid"] == me
-    assert summary["executors"]["enc"]["cpu_pct"]["max"] > 0 and summary["executors"]["enc"]["rss_mb_max"] > 1
+    # a stand-in for a Flow process: busy for a second, then idle
+    busy = subprocess.Popen([sys.executable, "-c", "import time\nt = time.time()\nwhile time.time() - t < 1: pass\n"
+                             "time.sleep(60)"])
+    try:
+        watch, messages = watch_for(tmp_path, [], flow_pids=(busy.pid,),
+                                    find=lambda pid: [Endpoint(url=url, pid=busy.pid)])
+        watch.start(start_epoch=0.0)
+        time.sleep(0.5)
+        watch.collect()
+        summary = watch.close()
+    finally:
+        busy.kill()
+        busy.wait()
+    assert [p["name"] for p in summary["processes"]] == ["enc/rep-0"] and summary["processes"][0]["pid"] == busy.pid
+    assert summary["executors"]["enc"]["cpu_pct"]["max"] > 20 and summary["executors"]["enc"]["rss_mb_max"] > 1
     cpu = [r for r in rows(tmp_path) if r["metric"] == "process_cpu_percent"]
     assert len(cpu) == 1 and cpu[0]["runtime"] == "enc/rep-0" and cpu[0]["source"] == "os"
     assert messages == []
 
 
 def test_a_pid_that_is_gone_and_a_flow_without_metrics_are_notes(tmp_path):
-    watch, messages = watch_for(tmp_path, [], flow_pids=(os.getpid(), 999_999_999), find=lambda pid: [])
-    watch.start(start_epoch=0.0)
-    watch.collect()
-    summary = watch.close()
+    idle = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        watch, messages = watch_for(tmp_path, [], flow_pids=(idle.pid, 999_999_999), find=lambda pid: [])
+        watch.start(start_epoch=0.0)
+        watch.collect()
+        summary = watch.close()
+    finally:
+        idle.kill()
+        idle.wait()
     assert len(messages) == 2 and "999999999" in messages[0] + messages[1]
-    assert summary["notes"] == messages and summary["processes"][0]["name"] == "flow"
+    assert summary["notes"] == messages and [p["name"] for p in summary["processes"]] == ["flow"]
 
 
 def histogram_page(n: int) -> bytes:
