@@ -111,24 +111,32 @@ def test_a_sharded_executor_is_counted_at_its_head(tmp_path, metrics_server):
 
 
 def test_a_local_flows_processes_are_sampled(tmp_path, metrics_server):
-    url, _ = metrics_server(steady(1))
-    # a stand-in for a Flow process: busy for a second, then idle
-    busy = subprocess.Popen([sys.executable, "-c", "import time\nt = time.time()\nwhile time.time() - t < 1: pass\n"
-                             "time.sleep(60)"])
+    """Two stand-ins for Flow processes: one spinning (one thread: at most one core), one asleep."""
+    urls = {name: metrics_server(steady(1, f"{name}/rep-0"))[0] for name in ("busy", "idle")}
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    idle = subprocess.Popen([sys.executable, "-c", "import time; print('ready', flush=True); time.sleep(60)"],
+                            stdout=subprocess.PIPE, text=True)
+    assert idle.stdout.readline() == "ready\n"  # its start-up is over before the sampling starts
+    idle.stdout.close()
+    pids = {busy.pid: "busy", idle.pid: "idle"}
     try:
-        watch, messages = watch_for(tmp_path, [], flow_pids=(busy.pid,),
-                                    find=lambda pid: [Endpoint(url=url, pid=busy.pid)])
+        watch, messages = watch_for(tmp_path, [], flow_pids=(busy.pid, idle.pid),
+                                    find=lambda pid: [Endpoint(url=urls[pids[pid]], pid=pid)])
         watch.start(start_epoch=0.0)
-        time.sleep(0.5)
+        time.sleep(1.0)
         watch.collect()
         summary = watch.close()
     finally:
-        busy.kill()
-        busy.wait()
-    assert [p["name"] for p in summary["processes"]] == ["enc/rep-0"] and summary["processes"][0]["pid"] == busy.pid
-    assert summary["executors"]["enc"]["cpu_pct"]["max"] > 20 and summary["executors"]["enc"]["rss_mb_max"] > 1
+        for process in (busy, idle):
+            process.kill()
+            process.wait()
+    names = {p["name"]: p["pid"] for p in summary["processes"]}
+    assert names == {"busy/rep-0": busy.pid, "idle/rep-0": idle.pid}
+    assert 1.0 < summary["executors"]["busy"]["cpu_pct"]["max"] <= 105.0
+    assert summary["executors"]["idle"]["cpu_pct"]["max"] < 1.0
+    assert summary["executors"]["busy"]["rss_mb_max"] > 1
     cpu = [r for r in rows(tmp_path) if r["metric"] == "process_cpu_percent"]
-    assert len(cpu) == 1 and cpu[0]["runtime"] == "enc/rep-0" and cpu[0]["source"] == "os"
+    assert {r["runtime"] for r in cpu} == {"busy/rep-0", "idle/rep-0"} and {r["source"] for r in cpu} == {"os"}
     assert messages == []
 
 
