@@ -99,14 +99,17 @@ class Observer:
 
     def last_round(self) -> None:
         """The load is over (before the embedded Flow stops): the last round, the table closed."""
-        if self.watch is not None:
+        # Taken first: the ticker still runs while this waits, and a round it started now
+        # would read the sources concurrently with the last one (counting an interval twice).
+        watch, self.watch = self.watch, None
+        if watch is not None:
+            self.servers = tuple(watch.latest())
             self._wait_round()
-            self._in_thread(self.watch.collect, wait=True)
-            self.summary = self._in_thread(self.watch.close, wait=True)
+            self._in_thread(watch.collect, wait=True)
+            self.summary = self._in_thread(watch.close, wait=True)
             if self.summary is not None:
                 self.summary["skipped_intervals"] = self.skipped
-            self.servers = tuple(self.watch.latest())
-            self.watch = None
+            self.servers = tuple(watch.latest())
         self._log_messages()
 
     def end(self) -> None:
@@ -129,10 +132,10 @@ class Observer:
         self.listener = None
 
     def close_watch(self) -> None:
-        if self.watch is not None:
+        watch, self.watch = self.watch, None
+        if watch is not None:
             self._wait_round()
-            self._in_thread(self.watch.close, wait=True)
-            self.watch = None
+            self._in_thread(watch.close, wait=True)
 
     # -- helpers ---------------------------------------------------------------------------------
     def _update_exporter(self) -> None:

@@ -77,12 +77,15 @@ def test_the_demo_flows_executors_count_what_the_client_sent(flow, tmp_path):
     server = summary["server"]
     problems = {url: s["problem"] for url, s in server["sources"].items() if s["problem"]}
     assert not problems, f"{problems} (an old flow virtualenv? `make venv-flow` pins prometheus_client<0.22)"
-    sent = summary["total"]["requests"] + summary["total"]["unfinished"]
+    answered, unfinished = summary["total"]["requests"], summary["total"]["unfinished"]
+    sent = answered + unfinished
     per_interval = max(int(r.split(",")[4]) for r in (tmp_path / "results" / "timeseries.csv").read_text().splitlines()[1:])
     assert set(server["executors"]) == {"encoder", "indexer"}
     for name in ("encoder", "indexer"):
         executor = server["executors"][name]
-        assert abs(executor["requests"] - sent) <= per_interval, (name, executor["requests"], sent)
+        # every answered request went through each Executor (counted before the reply left);
+        # a request cut off by the stop may or may not have reached it
+        assert answered <= executor["requests"] <= sent, (name, executor["requests"], answered, unfinished)
         assert executor["processing_ms"]["calls"] == executor["requests"] and executor["processing_ms"]["mean"] > 0
         assert executor["cpu_pct"]["max"] > 0 and executor["rss_mb_max"] > 10
     assert abs(server["gateway"]["requests"] - sent) <= per_interval
@@ -200,6 +203,7 @@ def test_a_scenarios_load_steps_scrape_the_jobs_flow(tmp_path):
     per_interval = max(int(r.split(",")[4]) for r in (step / "timeseries.csv").read_text().splitlines()[1:])
     for name in ("encoder", "indexer"):
         assert abs(server["executors"][name]["requests"] - sent) <= per_interval, (name, server["executors"][name], sent)
+        assert query["total"]["requests"] <= server["executors"][name]["requests"] <= sent
     assert (step / "server_metrics.csv").is_file()
 
 
