@@ -178,6 +178,10 @@ def flow_up(args: argparse.Namespace) -> int:
                         startup_timeout_s=args.startup_timeout)
     flow = start_flow(config, log_dir=args.log_dir)
     print(f"Flow {args.flow!r} ready at {flow.target.url} (log: {flow.log_path}); Ctrl-C to stop", flush=True)
+    from loadgen.observe.processes import describe_endpoints  # psutil: the locust extra's
+
+    for line in describe_endpoints(flow.proc.pid):
+        print(f"  {line}", flush=True)
     signal.signal(signal.SIGTERM, _interrupt)  # stop cleanly under `kill` and in containers
     try:
         while flow.proc.poll() is None:

@@ -127,6 +127,11 @@ def flow_env(config: FlowConfig, port: int) -> dict[str, str]:
         "JINA_REPLICAS_INDEXERS": str(config.replicas), "JINA_SHARDS_INDEXERS": str(config.shards),
         "TOP_K": str(config.top_k), "JINA_EMBEDDING_DIM": str(config.embedding_dim),
         "JINA_INDEXER_RAISE_ON": config.raise_on, "JINA_POLLING_INDEXERS": parse_polling(config.polling),
+        # Prometheus metrics per runtime (docs/observability.md). Jina 3.33 gives a sharded
+        # Executor's head and its uses_after pod the same monitoring port: the indexer (whose
+        # uses_after merges the shards' matches) is monitored only unsharded.
+        "JINA_MONITORING_INDEXERS": "true" if config.shards == 1 else "false",
+        "JINA_PORT_MONITORING": str(free_port()),  # the gateway's /metrics
         "JINA_HIDE_SURVEY": "1",
         "JINA_OPTOUT_TELEMETRY": "1", "OMP_NUM_THREADS": "1",
         # Jina logs through rich: no colours, wide lines, so errors stay readable in a file.

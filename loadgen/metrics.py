@@ -58,6 +58,12 @@ class LatencyHistogram:
         (:mod:`loadgen.hdr_figures`: ~0.05 ms, never a walk in Python); 0.0 when empty."""
         return summed_percentiles_ms([self], percentiles)
 
+    @property
+    def hdr(self) -> HdrHistogram:
+        """The hdrh histogram itself, for read-only use of its bucket layout and counts
+        (e.g. :mod:`loadgen.observe.hdr_buckets`); record through :meth:`record`."""
+        return self._hist
+
     def mean_ms(self) -> float:
         """The mean in ms, exactly hdrh's ``get_mean_value``, vectorised; 0.0 when empty."""
         return summed_mean_ms([self])

@@ -19,6 +19,7 @@ from typing import Any, Callable, Optional, TypeVar
 
 from loadgen.files import write_json_atomic
 from loadgen.locust_adapter.measured import measured_summary, notes
+from loadgen.locust_adapter.observing import summary_keys
 from loadgen.redact import redact_argv, redact_url
 from loadgen.replay import run_values
 from loadgen.reports.html import write_report
@@ -80,6 +81,7 @@ def finish_run(session: Any, *, duration_s: float, users: Any) -> int:
     """Summarize, check the gates, write the files; keep the final text in
     ``session.report_text``. Returns the exit code the gates ask for (0 or 3)."""
     summary = measured_summary(session, duration_s=duration_s, run=run_info(session, users=users).as_dict())
+    summary.update(summary_keys(session))  # "server": scraped server metrics
     verdicts = [evaluate(slo, summary) for slo in session.options.slos]
     summary["slo"] = [{"slo": v.slo.text, "passed": v.passed, "actual": v.actual} for v in verdicts]
     table = attempt("the summary table", lambda: render_table(summary))

@@ -29,7 +29,7 @@ import gevent
 from locust.runners import WORKER_REPORT_INTERVAL, STATE_INIT, STATE_STOPPED, LocalRunner, MasterRunner, WorkerRunner
 
 from loadgen.errors import ConfigError, FlowError
-from loadgen.locust_adapter import bootstrap, distributed, hdr_tab, stats_rows, warmup
+from loadgen.locust_adapter import bootstrap, distributed, hdr_tab, observing, stats_rows, warmup
 from loadgen.locust_adapter.finish import attempt, finish_run
 from loadgen.locust_adapter.monitor import ProcessMonitor
 from loadgen.locust_adapter.intervals import Ticker
@@ -90,6 +90,7 @@ def _on_init(environment: Any, runner: Any, kind: str) -> None:
     try:
         if web_ui is not None and web_ui.web_login:
             install_login(web_ui)  # --web-login: LOADGEN_WEB_PASSWORD's user only
+        observing.on_init(session)  # binds --prometheus-port before the Flow starts: in use = exit 2
         _prepare(session)
     except ConfigError as exc:
         bootstrap.stop_demo_flow(session)
@@ -146,6 +147,7 @@ def _on_test_start(environment: Any, **_: Any) -> None:
                tell_workers=lambda: runner.send_message(warmup.END_MESSAGE))
     if not isinstance(runner, WorkerRunner):
         _start_series(session)
+        observing.on_test_start(session)  # baseline scrape of the server's metrics
         _arm_stops(session, runner)
         if not getattr(environment, "loadgen_embedded", False):  # library runs handle signals themselves
             _route_sigint_to_sigterm()
@@ -214,6 +216,7 @@ def _stop_ticker(session: Session) -> None:
 def _tick(session: Session) -> None:
     runner = session.environment.runner
     warmup.flush(session, local=not isinstance(runner, MasterRunner), gauges=_gauges(session, runner))
+    observing.on_tick(session)  # after the flush: the exporter shows the interval just flushed
     if isinstance(runner, MasterRunner):
         session.fleet.note_lost(runner)
 
@@ -300,6 +303,7 @@ def _on_quitting(environment: Any) -> None:
     runner = environment.runner
     if isinstance(runner, LocalRunner) and runner.state not in (STATE_STOPPED, STATE_INIT):
         runner.quit()  # e.g. SIGTERM: stop the users first so that the summary is final
+    observing.on_load_end(session)  # the server's last figures, while the demo Flow still runs
     # No user is running any more (the table should be the last output); what they left in
     # flight is drained first.
     bootstrap.stop_demo_flow(session, drain=True)
@@ -312,6 +316,7 @@ def _on_quitting(environment: Any) -> None:
     _stop_ticker(session)
     attempt("cannot close timeseries.csv and histograms.hlog",
             lambda: warmup.flush(session, local=not isinstance(runner, MasterRunner), close=True))
+    attempt("cannot finish the server metrics", lambda: observing.on_run_end(session))
     code = attempt("cannot summarize the run (no table, summary.json or report.html; exit code 1)",
                    lambda: finish_run(session, duration_s=session.clock.duration_s,
                                       users=getattr(runner, "target_user_count", None)))
@@ -319,6 +324,7 @@ def _on_quitting(environment: Any) -> None:
         code = 1
     if code:
         environment.process_exit_code = code
+    observing.after_finish(session)
 
 
 def _print_report() -> None:

@@ -13,6 +13,7 @@ from typing import Any, Optional
 from loadgen.config import (GRPC_MODES, IMAGE_DTYPES, PROTOCOLS, Headers, PayloadConfig, parse_headers,
                             parse_image_shape, parse_task_mix)
 from loadgen.errors import ConfigError
+from loadgen.observe.settings import ObserveOptions, observe_options
 from loadgen.plugins import parse_kwargs
 from loadgen.pacing import ARRIVALS, RateShape, parse_arrival_rate
 from loadgen.replay import parse_endpoint_map
@@ -69,13 +70,23 @@ OPTIONS: tuple[tuple[str, str, Optional[str], str], ...] = (
     ("--duration", "LOADGEN_DURATION", "", "stop the run after this many seconds (like -t; e.g. for replays)"),
     ("--run-label", "LOADGEN_RUN_LABEL", "", "a label recorded in summary.json as run.label, e.g. the Jina version "
                                              "under test (loadgen compare shows it)"),
+    ("--server-metrics", "LOADGEN_SERVER_METRICS", "", "Prometheus endpoints of the server scraped every interval: "
+                                                       "URL[,URL...], pid:PID (a local Flow: its endpoints and CPU/RSS), "
+                                                       "off (default: the embedded demo Flow's; docs/observability.md)"),
+    ("--prometheus-port", "LOADGEN_PROMETHEUS_PORT", "", "serve loadgen's live figures for Prometheus on this port "
+                                                         "(master/single process; default: off)"),
+    ("--prometheus-host", "LOADGEN_PROMETHEUS_HOST", "127.0.0.1", "address of --prometheus-port (0.0.0.0: all)"),
+    ("--prometheus-linger", "LOADGEN_PROMETHEUS_LINGER", "15", "at the end, wait up to this many seconds for a "
+                                                               "scrape of the final figures"),
 )
 REPEATABLE = (("--slo", "LOADGEN_SLO", "SLO gate checked at the end, repeatable: '/search:p99<200ms', "
                 "'failures<1%%' (exit code 3 when violated)"),
               # Values are credentials: never printed, logged or written (loadgen.redact); options
               # added through a group stay out of Locust's web UI form.
               ("--header", "LOADGEN_HEADER", "repeatable 'Name: value' sent with every request and probe (gRPC "
-                                             "metadata, HTTP and websocket headers), e.g. 'Authorization: Bearer TOKEN'"))
+                                             "metadata, HTTP and websocket headers), e.g. 'Authorization: Bearer TOKEN'"),
+              ("--server-metric", "LOADGEN_SERVER_METRIC", "repeatable: a metric family kept from --server-metrics "
+                                                           "besides Jina's own, e.g. process_cpu_seconds"))
 FLAGS = (("--skip-host-check", "LOADGEN_SKIP_HOST_CHECK", "do not check before the run that --host answers and that the "
                                                       "Flow serves every endpoint the run sends"),
          ("--skip-bad-lines", "LOADGEN_SKIP_BAD_LINES", "replay: count and skip bad lines instead of stopping"),
@@ -137,6 +148,7 @@ class RunOptions:
     run_label: str = ""
     results_dir_given: bool = False  # --results-dir was given (not the per-run default)
     overwrite: bool = False
+    observe: ObserveOptions = field(default_factory=ObserveOptions)  # server metrics, live export
 
 
 def read_options(parsed: Any, *, kind: str) -> RunOptions:
@@ -171,6 +183,11 @@ def read_options(parsed: Any, *, kind: str) -> RunOptions:
                                                                     option="--validator-kwargs"),
         run_label=str(parsed.run_label or "").strip(), results_dir_given=bool(parsed.results_dir),
         overwrite=bool(getattr(parsed, "overwrite", False)),
+        observe=observe_options(server_metrics=getattr(parsed, "server_metrics", ""),
+                                server_metric=_listed(getattr(parsed, "server_metric", ())),
+                                prometheus_port=getattr(parsed, "prometheus_port", ""),
+                                prometheus_host=getattr(parsed, "prometheus_host", ""),
+                                prometheus_linger=getattr(parsed, "prometheus_linger", None)),
     )
 
 

@@ -63,6 +63,7 @@ class Session:
         self.replay_sent = SentTally()  # replay lines sent (a worker: since its last report; master: all)
         self.dataset_stats: Optional[dict[str, Any]] = None  # master/local: --dataset read once
         self.flow: Any = None  # the embedded demo Flow (loadgen.flowctl.FlowProcess), if started
+        self.observer: Any = None  # master/local: server metrics and live export (locust_adapter.observing)
         self.validator: Any = None  # --validator's function (load-generating processes)
         self.refills: Any = None  # load-generating processes: native threads that refill dataset pools
         self.report_text = ""  # the final table, printed after Locust's own

@@ -10,7 +10,7 @@ in a module of its own) and list it in :data:`loadgen.reports.html.SECTIONS`.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html import escape
 from typing import Any, Optional
 
@@ -38,6 +38,7 @@ class ReportData:
     spectra: dict[str, LatencyHistogram]
     colors: dict[str, str]
     time_range: tuple[float, float]
+    server_rows: list[dict[str, str]] = field(default_factory=list)  # server_metrics.csv, when scraped
 
     def request_rows(self, name: Optional[str] = None) -> list[dict[str, str]]:
         """Time-series rows of requests (not breakdown parts, not totals), of ``name`` if given."""

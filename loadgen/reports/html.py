@@ -15,14 +15,17 @@ import csv
 import json
 from html import escape
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from loadgen.files import write_text_atomic
 from loadgen.metrics import LatencyHistogram
 from loadgen.reports.charts import (NO_SUCCESS, ReportData, breakdown, distribution, failures_over_time,
                                     latency_over_time, throughput_over_time, users_over_time)
 from loadgen.reports.loop_lag import loop_lag_section
+from loadgen.observe.table import FILE_NAME as SERVER_CSV
+from loadgen.observe.table import read_rows as read_server_rows
 from loadgen.reports.series import merge_intervals, read_hlog
+from loadgen.reports.server_panels import server_section
 from loadgen.reports.svg import TOTAL_COLOR, colors_for
 from loadgen.reports.text import load_model_line, untimed
 
@@ -61,15 +64,16 @@ def load_run(directory: Path) -> dict[str, Any]:
     if (directory / "histograms.hlog").is_file():
         with open(directory / "histograms.hlog", encoding="utf-8") as stream:
             spectra = {tag: m.histogram for tag, m in merge_intervals(read_hlog(stream)).items()}
-    return {"summary": summary, "rows": rows, "spectra": spectra}
+    return {"summary": summary, "rows": rows, "spectra": spectra,
+            "server_rows": read_server_rows(directory / SERVER_CSV)}
 
 
 def render(*, summary: dict[str, Any], rows: list[dict[str, str]], spectra: dict[str, LatencyHistogram],
-           sections: list[Section] | None = None) -> str:
+           server_rows: Sequence[dict[str, str]] = (), sections: list[Section] | None = None) -> str:
     """The whole page as a string: each of ``sections`` (default :data:`SECTIONS`) in turn."""
     end = max([summary.get("duration_s") or 0.0, *(float(r["elapsed_s"]) for r in rows)]) or 1.0
     data = ReportData(summary=summary, rows=rows, spectra=spectra, colors=colors_for(summary["endpoints"]),
-                      time_range=(0.0, end))
+                      time_range=(0.0, end), server_rows=list(server_rows))
     return page("jina-loadgen report", [section(data) for section in (sections or SECTIONS)])
 
 
@@ -190,7 +194,7 @@ def where_the_time_goes(data: ReportData) -> str:
 def parameters(data: ReportData) -> str:
     """The run's parameters in words (nested values flattened, no JSON quoting); a replay
     run's counts of what it sent as a table of their own."""
-    skip = {"endpoints", "total", "executors", "breakdown", "failures", "slo", "run"}
+    skip = {"endpoints", "total", "executors", "breakdown", "failures", "slo", "run", "server"}
     rows: list[list[Any]] = []
     for key, value in data.summary.items():
         if key not in skip:
@@ -224,10 +228,15 @@ def _text(value: Any) -> str:
 
 
 #: The page, top to bottom. Add a section: a function ``(ReportData) -> str`` in this list.
+def server(data: ReportData) -> str:
+    """Scraped server metrics on the report's time axis (:mod:`loadgen.reports.server_panels`)."""
+    return "".join(server_section(data.summary, data.server_rows, data.request_rows(), x_range=data.time_range))
+
+
 def load_generator(data: ReportData) -> str:
     """The self-check's verdict and the event-loop lag over time (:mod:`loadgen.reports.loop_lag`)."""
     return loop_lag_section(data.summary, data.rows, x_range=data.time_range)
 
 
 SECTIONS: list[Section] = [header, endpoint_table, failures, over_time, load_generator, latency_distribution,
-                           where_the_time_goes, parameters]
+                           where_the_time_goes, server, parameters]

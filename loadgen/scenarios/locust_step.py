@@ -84,6 +84,8 @@ def locust_options(method: str, kwargs: Mapping[str, Any], *, target: TargetConf
         argv += ["--slo", slo]
     for header in kwargs.get("headers", ()):
         argv += ["--header", header]
+    if kwargs.get("server_metrics"):
+        argv += ["--server-metrics", kwargs["server_metrics"]]
     return argv
 
 
