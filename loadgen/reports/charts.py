@@ -158,7 +158,7 @@ def breakdown(data: ReportData) -> str:
     summary = data.summary
     parts = {**summary.get("executors", {}), **summary.get("breakdown", {})}
     if not parts:
-        note = summary.get("executors_note") or (NO_SUCCESS if not summary["total"]["timed_requests"]
+        note = summary.get("executors_note") or (NO_SUCCESS if not summary["total"].get("timed_requests", 0)
                                                  else "no routes in the replies")
         return f"<p id='breakdown-note'>per-Executor breakdown: {escape(note)}</p>"
     rows = [(name, [p["latency_ms"][k] for k in ("p50", "p95", "p99")]) for name, p in parts.items()]
