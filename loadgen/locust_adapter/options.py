@@ -76,8 +76,8 @@ OPTIONS: tuple[tuple[str, str, Optional[str], str], ...] = (
     ("--prometheus-port", "LOADGEN_PROMETHEUS_PORT", "", "serve loadgen's live figures for Prometheus on this port "
                                                          "(master/single process; default: off)"),
     ("--prometheus-host", "LOADGEN_PROMETHEUS_HOST", "127.0.0.1", "address of --prometheus-port (0.0.0.0: all)"),
-    ("--prometheus-linger", "LOADGEN_PROMETHEUS_LINGER", "15", "at the end, wait up to this many seconds for a "
-                                                               "scrape of the final figures"),
+    ("--prometheus-linger", "LOADGEN_PROMETHEUS_LINGER", "15", "at the end, wait up to this many seconds until "
+                                                               "every scraper seen has fetched the final figures"),
 )
 REPEATABLE = (("--slo", "LOADGEN_SLO", "SLO gate checked at the end, repeatable: '/search:p99<200ms', "
                 "'failures<1%%' (exit code 3 when violated)"),

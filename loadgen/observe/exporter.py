@@ -74,8 +74,11 @@ class Exporter:
 
     buckets: BucketCounter = field(default_factory=BucketCounter)
     snapshot: Snapshot = field(default_factory=Snapshot)
-    served_generation: int = -1  # generation of the latest snapshot a scrape received in full
-    rendered_generation: int = -1  # ... that was rendered for the reply being sent
+    # Per scraper (its User-Agent: Prometheus, an agent, a curl loop ...): the generation of the
+    # latest snapshot it received in full. The end of a run lingers until every scraper that
+    # watched the run got the final figures, not only whichever asked first.
+    served: dict[str, int] = field(default_factory=dict)
+    rendered_generation: int = -1  # generation rendered for the reply being sent
 
     def __post_init__(self) -> None:
         self._bounds: tuple[str, ...] = ()
@@ -108,8 +111,8 @@ class Exporter:
 
     @property
     def final_figures_served(self) -> bool:
-        """Has a scrape received the latest update in full?"""
-        return self.served_generation >= self.snapshot.generation
+        """Has every scraper seen so far (at least one) received the latest update in full?"""
+        return bool(self.served) and min(self.served.values()) >= self.snapshot.generation
 
     def render(self) -> bytes:
         """The exposition text of the latest snapshot."""
@@ -131,9 +134,10 @@ class Exporter:
             self._bounds = tuple(repr(b) for b in self.buckets.bounds_s)
         return self._bounds
 
-    def sent(self) -> None:
-        """The reply of the latest :meth:`handle` went out (the listener's ``on_sent``)."""
-        self.served_generation = max(self.served_generation, self.rendered_generation)
+    def sent(self, scraper: str = "") -> None:
+        """The reply of the latest :meth:`handle` went out to ``scraper`` (its User-Agent; the
+        listener's ``on_sent``)."""
+        self.served[scraper] = max(self.served.get(scraper, -1), self.rendered_generation)
 
     def handle(self, method: str, path: str) -> Response:
         """An HTTP request to the exporter (runs in the exporter's thread)."""

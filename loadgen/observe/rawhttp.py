@@ -149,8 +149,8 @@ class Listener:
         self._closed = False
 
     def serve_forever(self, handler: Callable[[str, str], Response],
-                      on_sent: Optional[Callable[[], None]] = None) -> None:
-        """Answer requests until :meth:`close`; ``on_sent()`` after each complete reply."""
+                      on_sent: Optional[Callable[[str], None]] = None) -> None:
+        """Answer requests until :meth:`close`; ``on_sent(user_agent)`` after each complete reply."""
         while not self._closed:
             try:
                 fd, _ = self._sock._accept()
@@ -162,14 +162,17 @@ class Listener:
                 continue
             conn = _socket.socket(fileno=fd)
             try:
-                if self._answer(conn, handler) and on_sent is not None:
-                    on_sent()
+                agent = self._answer(conn, handler)
+                if agent is not None and on_sent is not None:
+                    on_sent(agent)
             except OSError:
                 pass  # the client went away: its problem
             finally:
                 conn.close()
 
-    def _answer(self, conn: _socket.socket, handler: Callable[[str, str], Response]) -> bool:
+    def _answer(self, conn: _socket.socket, handler: Callable[[str, str], Response]) -> Optional[str]:
+        """Read one request, send ``handler``'s reply; the client's User-Agent ("" without one),
+        or None when no request came."""
         conn.settimeout(self.CLIENT_TIMEOUT_S)
         head = b""
         while b"\r\n\r\n" not in head and len(head) < MAX_HEAD:
@@ -179,13 +182,13 @@ class Listener:
             head += data
         words = head.split(b"\r\n", 1)[0].decode("latin-1").split()
         if len(words) < 2:
-            return False
+            return None
         reply = handler(words[0], words[1])
         reason = {200: "OK", 404: "Not Found", 405: "Method Not Allowed"}.get(reply.status, "")
         lines = [f"HTTP/1.0 {reply.status} {reason}", *(f"{k}: {v}" for k, v in reply.headers.items()),
                  f"Content-Length: {len(reply.body)}", "Connection: close", "", ""]
         conn.sendall("\r\n".join(lines).encode("latin-1") + (reply.body if words[0] != "HEAD" else b""))
-        return True
+        return user_agent(head)
 
     def close(self) -> None:
         """Stop serving (within :attr:`POLL_S`) and free the port."""
@@ -195,7 +198,7 @@ class Listener:
 
 def start_listener(host: str, port: int, handler: Callable[[str, str], Response], *,
                    start_thread: Callable[[Callable[[], None]], None],
-                   on_sent: Optional[Callable[[], None]] = None) -> Listener:
+                   on_sent: Optional[Callable[[str], None]] = None) -> Listener:
     """Bind ``host:port`` now, then serve from a thread started with ``start_thread(fn)``
     (the Locust adapter passes one that starts a native thread). :raises OSError: in use."""
     listener = Listener(host, port)
@@ -212,3 +215,12 @@ def url_host_port(url: str) -> Optional[tuple[str, int]]:
         return parts.hostname, parts.port or 80
     except ValueError:
         return None
+
+
+def user_agent(head: bytes) -> str:
+    """The ``User-Agent`` of a request head ("" when it has none)."""
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"user-agent":
+            return value.strip().decode("latin-1")
+    return ""

@@ -132,6 +132,19 @@ def test_served_over_http_and_the_final_figures_are_known_to_be_scraped():
         assert "loadgen_requests_total" in body and exporter.final_figures_served
         exporter.update(run_metrics(seed=4))
         assert not exporter.final_figures_served, "a new update waits for its own scrape"
+        with urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{listener.port}/metrics",
+                                                           headers={"User-Agent": "Prometheus/2.42.0"}), timeout=5):
+            pass
+        deadline = time.monotonic() + 5
+        while "Prometheus/2.42.0" not in exporter.served and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not exporter.final_figures_served, "urllib's scraper has not had the new update yet"
+        with urllib.request.urlopen(f"http://127.0.0.1:{listener.port}/metrics", timeout=5):
+            pass
+        deadline = time.monotonic() + 5
+        while not exporter.final_figures_served and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert exporter.final_figures_served, "every scraper that watched has the final figures"
         with pytest.raises(OSError):
             start_listener("127.0.0.1", listener.port, exporter.handle, start_thread=start)
         request = urllib.request.Request(f"http://127.0.0.1:{listener.port}/metrics", method="POST", data=b"x")
