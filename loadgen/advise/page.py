@@ -41,11 +41,10 @@ def _capacity_chart(data: dict[str, Any]) -> str:
     maximum = data["target_rate"] == "max"
     key = "max_rate" if maximum else "achieved_rate"
     tried = sorted((t for t in data["tried"] if t[key] is not None), key=lambda t: (t["processes"], t[key]))
-    series = {}
-    for verdict in ("held", "not held"):
-        points = [(t["processes"], t[key]) for t in tried if t["held"] == (verdict == "held")]
-        if points:
-            series[verdict] = points
+    series = {"every topology": [(t["processes"], t[key]) for t in tried]}
+    held = [(t["processes"], t[key]) for t in tried if t["held"]]
+    if held:
+        series["held"] = held
     h_lines = [] if maximum else [(float(data["target_rate"]), f"target {data['target_rate']:g} req/s")]
     chosen = data["chosen"]
     v_lines = [(chosen["processes"], f"chosen: {chosen['processes']} processes")] if chosen else []
