@@ -160,7 +160,7 @@ def _greedy_stop(step: Tried, before: Optional[Tried], bounds: Bounds) -> Option
     m = step.measurement
     if m.generator_saturated:
         return "generator", (f"the load generator was saturated while measuring {step.topology.label()} "
-                             f"({m.reason}); its figures are not the Flow's: add --processes or a quieter machine")
+                             f"({m.reason}); its figures are not the Flow's{_cores(m, 'the load generator and the Flow')}")
     if bounds.target_rate is not None and m.held:
         return "target-held", f"{step.topology.label()} holds {bounds.target_rate:g} req/s within the SLO"
     if before is not None and step.gain is not None and step.gain < bounds.min_gain:
@@ -178,12 +178,17 @@ def _greedy_stop(step: Tried, before: Optional[Tried], bounds: Bounds) -> Option
 def _no_help(step: Tried, before: Tried, bounds: Bounds) -> str:
     text = (f"{step.change} stopped helping: {step.topology.label()} improved on {before.topology.label()} by "
             f"{100 * step.gain:.0f} % < --min-gain {100 * bounds.min_gain:.0f} %")
-    m = step.measurement
-    if m.cpu_busy is not None and m.cpu_busy >= CPU_BUSY:
-        flow = f"; the Flow's processes used {m.flow_cpu_cores:.2g} of them" if m.flow_cpu_cores is not None else ""
-        text += (f"; this machine's {m.cores or '?'} cores were {100 * m.cpu_busy:.0f} % busy{flow}: the replicas "
-                 f"compete for the same CPU (on more cores, or a cluster, more replicas may help)")
-    return text
+    return text + _cores(step.measurement, "the replicas")
+
+
+def _cores(m: Measurement, who: str) -> str:
+    """Why the cores explain it (``; this machine's 2 cores were 97 % busy ...``), or ''."""
+    if m.cpu_busy is None or m.cpu_busy < CPU_BUSY:
+        return "" if who == "the replicas" else ": add --processes, or measure on a quieter machine"
+    flow = f" (the Flow's processes used {m.flow_cpu_cores:.2g} of them)" if m.flow_cpu_cores is not None else ""
+    then = "so more replicas cannot help here" if who == "the replicas" else "the cores are used up"
+    return (f"; this machine's {m.cores or '?'} cores were {100 * m.cpu_busy:.0f} % busy{flow}: {who} compete for "
+            f"the same CPU, {then} (on more cores, or a cluster, more replicas may help)")
 
 
 def grid(start: Topology, bounds: Bounds, measure: Measure, tried: Optional[list[Tried]] = None) -> Outcome:

@@ -95,6 +95,11 @@ def test_no_breakdown_and_a_saturated_generator_stop_at_once():
     saturated = greedy(START, bounds(60), lambda t: Measurement(held=False, verdict="generator-saturated",
                                                                  generator_saturated=True, reason="lag"))
     assert saturated.stopped == "generator" and saturated.chosen is None
+    assert saturated.detail.endswith("add --processes, or measure on a quieter machine")
+    busy = greedy(START, bounds(60), lambda t: Measurement(held=False, verdict="generator-saturated", reason="lag",
+                                                            generator_saturated=True, cpu_busy=0.99,
+                                                            flow_cpu_cores=1.2, cores=2))
+    assert "2 cores were 99 % busy (the Flow's processes used 1.2 of them)" in busy.detail
 
 
 def test_target_max_grows_to_the_bound_and_picks_the_highest_capacity():
