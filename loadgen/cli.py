@@ -2,7 +2,8 @@
 re-renders saved runs, ``loadgen replay make|check`` writes and checks replay files,
 ``loadgen run SCENARIO.yml`` runs a scenario (docs/scenarios.md), ``loadgen compare BASE NEW``
 judges two runs (docs/compare.md), ``loadgen capacity`` finds the highest request rate a Flow
-holds within its SLO (docs/capacity.md), ``loadgen locustfile NAME`` prints where a shipped
+holds within its SLO (docs/capacity.md), ``loadgen advise`` the cheapest Flow topology that holds
+a target rate (docs/advise.md), ``loadgen locustfile NAME`` prints where a shipped
 locustfile is.
 
 Only argv parsing and wiring live here; every command is one call into the library.
@@ -19,6 +20,7 @@ from typing import Optional, Sequence
 
 from pathlib import Path
 
+from loadgen.advise.cli import add_command as add_advise_command
 from loadgen.capacity.cli import add_command as add_capacity_command
 from loadgen.cloud.cli import add_commands as add_cloud_commands
 from loadgen.compare.cli import add_commands as add_compare_commands
@@ -71,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     locustfile.set_defaults(handler=lambda args: print(locustfile_path(args.name)) or 0)
     add_compare_commands(commands)  # compare BASE NEW, --history (loadgen/compare/cli.py)
     add_capacity_command(commands)  # loadgen/capacity/cli.py; its unknown options go to Locust
+    add_advise_command(commands)  # loadgen/advise/cli.py; the same, plus the topologies it tries
     return parser
 
 

@@ -39,10 +39,16 @@ def add_command(commands: argparse._SubParsersAction) -> None:
     cap = commands.add_parser("capacity", help="find the highest request rate a Flow holds within its SLO "
                                                "(docs/capacity.md); other options go to each trial's Locust run")
     cap.add_argument("-f", "--locustfile", required=True, help="the locustfile, e.g. locustfiles/text.py")
-    cap.add_argument("--host", default="", help="the gateway, e.g. grpc://HOST:PORT (default: start the demo Flow)")
-    cap.add_argument("--slo", action="append", default=[], help="a gate every held trial passes, repeatable: "
-                                                                "'/search:p99<200ms', 'failures<1%%'")
-    add = cap.add_argument
+    add_options(cap)
+    cap.set_defaults(handler=capacity_command, accepts_extra=True)
+
+
+def add_options(parser: argparse.ArgumentParser) -> None:
+    """The search's options (also ``loadgen advise``'s): gates, rates, windows, users, results."""
+    parser.add_argument("--host", default="", help="the gateway, e.g. grpc://HOST:PORT (default: start the demo Flow)")
+    parser.add_argument("--slo", action="append", default=[], help="a gate every held trial passes, repeatable: "
+                                                                   "'/search:p99<200ms', 'failures<1%%'")
+    add = parser.add_argument
     add("--rate-start", default=None, help="first offered req/s (default: half of a 3 s closed-loop probe's)")
     add("--rate-factor", default="2", help="growth factor until a trial fails (default: 2)")
     add("--precision", default="5%", help="bisect until held and failed rates are this close (default: 5%%)")
@@ -62,7 +68,6 @@ def add_command(commands: argparse._SubParsersAction) -> None:
     add("--quiet", action="store_true", help="no progress lines (errors, the table and the answer only)")
     add("-t", "--run-time", default=None, help=argparse.SUPPRESS)
     add("--arrival-rate", default=None, help=argparse.SUPPRESS)
-    cap.set_defaults(handler=capacity_command, accepts_extra=True)
 
 
 def capacity_command(args: argparse.Namespace) -> int:
@@ -85,11 +90,12 @@ def capacity_command(args: argparse.Namespace) -> int:
     return exit_code(result)
 
 
-def build_config(args: argparse.Namespace, extra: list[str]) -> CapacityConfig:
-    """The search's configuration from the command's options. :raises ConfigError:"""
+def build_config(args: argparse.Namespace, extra: list[str], *, command: str = "capacity") -> CapacityConfig:
+    """The search's configuration from the command's options (``command`` names the
+    subcommand in messages). :raises ConfigError:"""
     for name, (option, why) in REFUSED.items():
         if getattr(args, name) is not None:
-            raise ConfigError(f"{option}: not an option of loadgen capacity ({why})")
+            raise ConfigError(f"{option}: not an option of loadgen {command} ({why})")
     workers = _workers(args)
     interval = max(_number(args.report_interval, "--report-interval"), WORKER_REPORT_INTERVAL_S if workers else 0)
     windows = WindowConfig(warmup_s=_duration(args.trial_warmup, "--trial-warmup", zero=True),

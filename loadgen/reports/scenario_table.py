@@ -6,7 +6,8 @@ of each figure, plus the min and max of req/s and p99 when a point ran more than
 Columns: ``job``, the swept parameters, ``step``, ``reps``, ``requests``, ``failures``,
 ``req/s``, ``docs/s``, ``p50 ms``, ``p95 ms``, ``p99 ms`` (from each request's actual send),
 ``p99 corrected ms`` (open-loop steps: from the scheduled send), ``max req/s`` and ``max docs/s``
-(``find_capacity`` steps: the highest rate held within the SLO), ``<executor> mean ms`` (mean time
+(``find_capacity`` steps: the highest rate held within the SLO), ``processes`` (``advise``
+steps: the chosen topology's Executor processes), ``<executor> mean ms`` (mean time
 per Executor), ``limit`` (``find_capacity``: what ended the search) and ``status``. Written as ``table.csv``, ``table.md`` and ``results.json`` (``report.html``:
 :mod:`loadgen.reports.scenario_html`; on a terminal: :mod:`loadgen.console`).
 """
@@ -23,7 +24,7 @@ from loadgen.files import write_json_atomic, write_text_atomic
 from loadgen.reports.text import format_columns  # the fixed-width layout of loadgen's tables
 
 FIGURES = ("requests", "failures", "req/s", "docs/s", "p50 ms", "p95 ms", "p99 ms", "p99 corrected ms",
-           "match shards", "max req/s", "max docs/s")
+           "match shards", "max req/s", "max docs/s", "processes")
 SPREAD = ("req/s", "p99 ms")
 
 

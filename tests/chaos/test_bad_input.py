@@ -105,3 +105,33 @@ def test_loadgen_capacity(args, expected):
     assert proc.returncode == 2, proc.stderr[-1500:]
     assert expected in proc.stderr and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--host", "grpc://gw:1"], "--host: loadgen advise restarts the Flow with every topology it tries and cannot "
+                                "restart a remote one"),
+    (["--executor", "decoder"], "--executor: no Executor 'decoder' in image.yml; its Executors are encoder, indexer"),
+    (["--max-processes", "1"], "--max-processes: 1 is below the 2 Executor processes image.yml starts with"),
+    (["--max-processes", "many"], "--max-processes: must be a whole number >= 1, got 'many'"),
+    (["--target-rate", "fast"], "--target-rate: must be a number of requests per second > 0, or max; got 'fast'"),
+    (["--target-rate", "0"], "--target-rate: must be a number of requests per second > 0"),
+    (["--strategy", "random"], "--strategy: unknown strategy 'random'; use greedy or grid"),
+    (["--measure", "guess"], "--measure: unknown measure 'guess'; use trial or search"),
+    (["--flow", "nope"], "--flow: no Flow 'nope'"),
+    (["--flow-replicas", "2"], "--flow-replicas: not an option of loadgen advise"),
+    (["--protocol", "http"], "--protocol: the HTTP gateway returns no per-Executor times"),
+    (["-t", "10s"], "-t: not an option of loadgen advise"),
+], ids=lambda v: " ".join(v) if isinstance(v, list) else None)
+def test_loadgen_advise(args, expected):
+    base = ["--target-rate", "30"] if "--target-rate" not in args else []
+    proc = subprocess.run([*LOADGEN, "advise", *base, *args], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          stdin=subprocess.DEVNULL)
+    assert proc.returncode == 2, proc.stderr[-1500:]
+    assert expected in proc.stderr and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+def test_loadgen_advise_needs_a_target_rate():
+    proc = subprocess.run([*LOADGEN, "advise"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "--target-rate: required" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr

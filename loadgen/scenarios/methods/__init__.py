@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from loadgen.scenarios.methods import (compare, find_capacity, index_query, report, s3, start_flow, terminate_flow,
+from loadgen.scenarios.methods import (advise, compare, find_capacity, index_query, report, s3, start_flow, terminate_flow,
                                      workspace)
 from loadgen.scenarios.methods.base import Method, Preceding, StepFailed, StepRun, StepSource
 from loadgen.scenarios.model import Step
@@ -26,6 +26,7 @@ METHODS: dict[str, Method] = {
     "index": index_query.INDEX,
     "query": index_query.QUERY,
     "find_capacity": find_capacity.METHOD,
+    "advise": advise.METHOD,
     "upload_to_s3": s3.UPLOAD,
     "download_from_s3": s3.DOWNLOAD,
     "report": report.METHOD,
