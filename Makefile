@@ -7,7 +7,7 @@ FLOW_VENV := .venv-flow
 PIP_QUIET := --quiet --disable-pip-version-check
 DEMO_ARGS ?= --headless -u 8 -r 8 -t 30s --preindex-docs 2000 --results-dir results/demo --only-summary
 
-.PHONY: help setup venv venv-flow demo test bench compare-protocols proto clean k8s-check browser chaos demo-real bench-merge bench-memory
+.PHONY: help setup venv venv-flow demo test bench compare-protocols proto clean k8s-check browser prometheus chaos demo-real bench-merge bench-memory
 
 help:
 	@echo "make demo   - set up, start the demo Flow, run a 30 s image load, print p50/p95/p99"
@@ -46,7 +46,7 @@ demo-real: setup
 	$(VENV)/bin/locust -f locustfiles/image.py $(DEMO_ARGS:results/demo=results/demo-real) \
 		--dataset builtin:digits --image-shape 32,32,3 --preindex-docs 1797
 
-test: setup browser
+test: setup browser prometheus
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 # Browser tests drive Debian's Chromium through Playwright (no browser download). Installing
@@ -55,6 +55,14 @@ browser:
 	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 		|| echo "warning: no chromium (run 'make browser' as root); browser tests will be skipped"; }
+
+# The observability tests run Debian's Prometheus server (started by a fixture on a loopback
+# port, docs/observability.md). Installing it needs root (as in CI); without it those tests
+# are skipped and say why.
+prometheus:
+	@command -v prometheus >/dev/null || { [ "$$(id -u)" = 0 ] && \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null) \
+		|| echo "warning: no prometheus (run 'make prometheus' as root); its tests will be skipped"; }
 
 # Fault scenarios (a gateway killed, stalled, signals, lost workers...); also part of `make test`.
 chaos: setup

@@ -1,7 +1,10 @@
 """The ``loadgen`` console script: ``loadgen flow up`` starts a demo Flow, ``loadgen report``
 re-renders saved runs, ``loadgen replay make|check`` writes and checks replay files,
-``loadgen run SCENARIO.yml`` runs a scenario (docs/scenarios.md), ``loadgen locustfile NAME``
-prints where a shipped locustfile is.
+``loadgen run SCENARIO.yml`` runs a scenario (docs/scenarios.md), ``loadgen compare BASE NEW``
+judges two runs (docs/compare.md), ``loadgen capacity`` finds the highest request rate a Flow
+holds within its SLO (docs/capacity.md), ``loadgen advise`` the cheapest Flow topology that holds
+a target rate (docs/advise.md), ``loadgen locustfile NAME`` prints where a shipped
+locustfile is.
 
 Only argv parsing and wiring live here; every command is one call into the library.
 Exit codes: 0 success, 1 runtime failure (e.g. the Flow died), 2 bad usage (including a
@@ -17,7 +20,10 @@ from typing import Optional, Sequence
 
 from pathlib import Path
 
+from loadgen.advise.cli import add_command as add_advise_command
+from loadgen.capacity.cli import add_command as add_capacity_command
 from loadgen.cloud.cli import add_commands as add_cloud_commands
+from loadgen.compare.cli import add_commands as add_compare_commands
 from loadgen.console import progress_bar
 from loadgen.errors import CloudError, ConfigError, FlowError
 from loadgen.extras import missing_extra
@@ -65,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                         "e.g. locust -f \"$(loadgen locustfile image)\"")
     locustfile.add_argument("name", choices=LOCUSTFILES, help="which one: " + ", ".join(LOCUSTFILES))
     locustfile.set_defaults(handler=lambda args: print(locustfile_path(args.name)) or 0)
+    add_compare_commands(commands)  # compare BASE NEW, --history (loadgen/compare/cli.py)
+    add_capacity_command(commands)  # loadgen/capacity/cli.py; its unknown options go to Locust
+    add_advise_command(commands)  # loadgen/advise/cli.py; the same, plus the topologies it tries
     return parser
 
 
@@ -172,6 +181,10 @@ def flow_up(args: argparse.Namespace) -> int:
                         startup_timeout_s=args.startup_timeout)
     flow = start_flow(config, log_dir=args.log_dir)
     print(f"Flow {args.flow!r} ready at {flow.target.url} (log: {flow.log_path}); Ctrl-C to stop", flush=True)
+    from loadgen.observe.processes import describe_endpoints  # psutil: the locust extra's
+
+    for line in describe_endpoints(flow.proc.pid):
+        print(f"  {line}", flush=True)
     signal.signal(signal.SIGTERM, _interrupt)  # stop cleanly under `kill` and in containers
     try:
         while flow.proc.poll() is None:
@@ -192,7 +205,11 @@ def _interrupt(*_: object) -> None:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of the ``loadgen`` console script; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and not getattr(args, "accepts_extra", False):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.extra = extra
     try:
         return args.handler(args)
     except ConfigError as exc:

@@ -4,7 +4,8 @@
   progress bar per load step (plain lines instead when stderr is not a terminal), and the
   results table on stdout (a rich table on a terminal wide enough, plain text otherwise);
 - :func:`render_rich` -- a scenario's results table as a rich ``Table``;
-- :func:`progress_bar` -- a progress callback for long jobs such as ``loadgen replay make``.
+- :func:`progress_bar` -- a progress callback for long jobs such as ``loadgen replay make``;
+- :func:`print_verdicts` -- ``loadgen compare``'s table, its verdicts coloured on a terminal.
 
 This is the one module that imports rich (the architecture test allows one other). rich
 comes with the ``locust`` extra, so it is imported only when something is drawn on a
@@ -20,6 +21,7 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Optional, TextIO
 
 from loadgen.reports.scenario_table import cell_text, columns_of, render_text
+from loadgen.reports.text import format_columns
 
 PROGRESS_MIN_LINES = 200_000
 
@@ -36,6 +38,7 @@ class Console:
         self._live = hasattr(stream, "isatty") and stream.isatty()
         self._bar: Any = None  # rich Progress of the running step (terminal only)
         self._printed_at = 0.0
+        self._shown: list[dict[str, Any]] = []  # the last results table printed
 
     def line(self, text: str) -> None:
         if not self.quiet:
@@ -45,13 +48,15 @@ class Console:
         print(f"loadgen: error: {text}", file=self.stream, flush=True)
 
     def progress(self, label: str, total_s: float, now: Any) -> None:
-        """``now``: a running step's figures (elapsed_s, requests, failures, current_rps)."""
+        """``now``: a running step's figures (elapsed_s, requests, failures). The rate shown is
+        requests over the elapsed time so far: right from the first second (Locust's own
+        current rate stays 0 for its first seconds)."""
         if self.quiet:
             return
         if self._live:
             self._rich_progress(label, total_s, now)
         elif time.monotonic() - self._printed_at >= self.every_s:
-            print(f"  {label}: {now.elapsed_s:5.1f}/{total_s:g} s  {now.current_rps:7.1f} req/s  "
+            print(f"  {label}: {now.elapsed_s:5.1f}/{total_s:g} s  {rate_so_far(now):7.1f} req/s  "
                   f"{now.requests} requests  {now.failures} failures", file=self.stream, flush=True)
             self._printed_at = time.monotonic()
 
@@ -68,7 +73,7 @@ class Console:
             self._bar.add_task(label, total=total_s, rps=0.0, requests=0, failures=0)
             self._bar.start()
         task = self._bar.tasks[0].id
-        self._bar.update(task, completed=min(now.elapsed_s, total_s), rps=now.current_rps, requests=now.requests,
+        self._bar.update(task, completed=min(now.elapsed_s, total_s), rps=rate_so_far(now), requests=now.requests,
                          failures=now.failures)
 
     def end_progress(self) -> None:
@@ -80,10 +85,15 @@ class Console:
     def table(self, text: str) -> None:
         print(text, file=self.table_stream, flush=True)
 
-    def results(self, title: str, rows: list[dict[str, Any]]) -> None:
+    def results(self, title: str, rows: list[dict[str, Any]], *, again: bool = True) -> None:
         """The results table: drawn with rich on a terminal wide enough for every cell in
         full, fixed-width text otherwise (logs, pipes and files keep the plain form that
-        table.md and table.csv also hold; a number is never cut short)."""
+        table.md and table.csv also hold; a number is never cut short). With ``again=False``
+        a table the same as the last one shown is not printed twice: only ``title`` is, naming it."""
+        if not again and rows and rows == self._shown:
+            self.table(f"{title.rstrip()} (the table above)")
+            return
+        self._shown = [dict(row) for row in rows]
         if rows and hasattr(self.table_stream, "isatty") and self.table_stream.isatty():
             from rich.console import Console as RichConsole
 
@@ -93,6 +103,11 @@ class Console:
                 console.print(table)
                 return
         self.table(f"{title}{render_text(rows)}")
+
+
+def rate_so_far(now: Any) -> float:
+    """Requests per second over the elapsed time so far (0 before the first request)."""
+    return now.requests / now.elapsed_s if now.elapsed_s > 0 else 0.0
 
 
 def render_rich(rows: list[dict[str, Any]], *, title: str = "") -> Any:
@@ -130,3 +145,32 @@ def progress_bar(total: int, description: str) -> Iterator[Optional[Callable[[in
     with Progress(console=RichConsole(stderr=True), transient=True) as bar:
         task = bar.add_task(description, total=total)
         yield lambda done: bar.update(task, completed=done)
+
+
+VERDICT_STYLES = {"worse": "bold red", "better": "green"}
+
+
+def print_verdicts(title: str, head: list[str], rows: list[list[str]], *, stream: Optional[TextIO] = None) -> None:
+    """A ``loadgen compare`` table: on a terminal wide enough for every cell in full, a rich
+    table whose ``verdict`` column is coloured (worse red, better green; rich honours
+    ``NO_COLOR``); else the fixed-width text of :func:`loadgen.reports.text.format_columns`
+    (``stream``: stdout by default)."""
+    stream = stream or sys.stdout
+    if rows and hasattr(stream, "isatty") and stream.isatty():
+        from rich import box
+        from rich.console import Console as RichConsole
+        from rich.table import Table
+        from rich.text import Text
+
+        console = RichConsole(file=stream)
+        table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
+        for column in head:
+            table.add_column(column, justify="left" if column in ("step", "endpoint", "verdict") else "right",
+                             no_wrap=True)
+        for row in rows:
+            table.add_row(*(Text(cell, style=VERDICT_STYLES.get(cell, "") if column == "verdict" else "")
+                            for column, cell in zip(head, row)))
+        if console.measure(table, options=console.options.update(max_width=10**4)).maximum <= console.width:
+            console.print(table)
+            return
+    print(f"{title}\n{format_columns(head, [tuple(r) for r in rows])}", file=stream, flush=True)

@@ -29,9 +29,20 @@ from loadgen.wire import docarray_pb2 as da
 from loadgen.wire import jina_pb2 as jp
 
 # One process-wide counter plus a random per-process prefix: ids stay unique across the
-# workers of a distributed run without coordination.
+# workers of a distributed run without coordination. `locust --processes N` forks its
+# workers after this module was imported: each child draws a prefix of its own, or every
+# worker would send the same ids (a Jina gateway with monitoring on keys in-flight requests
+# by id and fails the duplicates).
 _ID_PREFIX = os.urandom(8).hex()
 _ID_COUNTER = itertools.count()
+
+
+def _new_id_prefix() -> None:
+    global _ID_PREFIX
+    _ID_PREFIX = os.urandom(8).hex()
+
+
+os.register_at_fork(after_in_child=_new_id_prefix)
 
 
 @dataclass(frozen=True)

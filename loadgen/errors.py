@@ -8,6 +8,8 @@ Every failed request carries one :class:`RequestFailure` subclass; its ``kind`` 
 failure class counted in reports (``connect``, ``timeout``, ``gateway_status``,
 ``protocol``, ``validation``). See docs/protocols.md.
 """
+import difflib
+from typing import Iterable
 
 
 class LoadgenError(Exception):
@@ -69,3 +71,10 @@ class ValidationError(RequestFailure):
     """The reply decoded but is wrong: missing docs or matches, or a skipped Executor."""
 
     kind = "validation"
+
+
+def did_you_mean(name: object, known: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` naming the closest of ``known`` to ``name``, or ``""``: the
+    hint every "unknown NAME" message of loadgen ends with."""
+    close = difflib.get_close_matches(str(name), list(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""

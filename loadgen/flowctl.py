@@ -24,6 +24,7 @@ from loadgen.config import TargetConfig
 from loadgen.errors import ConfigError, FlowError
 from loadgen.home import project_root
 from loadgen.ports import free_port
+from loadgen.spawn import Spawned, spawn
 
 FLOW_PROTOCOLS = ("grpc", "websocket", "http")
 
@@ -50,6 +51,9 @@ class FlowConfig:
         :func:`parse_polling`).
     :param startup_timeout_s: give up (and stop the Flow) after this many seconds.
     :param python: the flow virtualenv's interpreter; default ``<project>/.venv-flow``.
+    :param workdir: the directory Jina runs in, where the YAML's relative paths
+        (``py_modules``, ``uses: x.yml``) are found; default the YAML's own directory (a
+        rewritten copy elsewhere names its original's directory here).
     """
 
     flow: str = "image"
@@ -63,6 +67,7 @@ class FlowConfig:
     polling: str = DEFAULT_POLLING
     startup_timeout_s: float = 120.0
     python: Optional[str] = None
+    workdir: Optional[str] = None
 
     def __post_init__(self) -> None:
         if self.protocol not in FLOW_PROTOCOLS:
@@ -127,6 +132,11 @@ def flow_env(config: FlowConfig, port: int) -> dict[str, str]:
         "JINA_REPLICAS_INDEXERS": str(config.replicas), "JINA_SHARDS_INDEXERS": str(config.shards),
         "TOP_K": str(config.top_k), "JINA_EMBEDDING_DIM": str(config.embedding_dim),
         "JINA_INDEXER_RAISE_ON": config.raise_on, "JINA_POLLING_INDEXERS": parse_polling(config.polling),
+        # Prometheus metrics per runtime (docs/observability.md). Jina 3.33 gives a sharded
+        # Executor's head and its uses_after pod the same monitoring port: the indexer (whose
+        # uses_after merges the shards' matches) is monitored only unsharded.
+        "JINA_MONITORING_INDEXERS": "true" if config.shards == 1 else "false",
+        "JINA_PORT_MONITORING": str(free_port()),  # the gateway's /metrics
         "JINA_HIDE_SURVEY": "1",
         "JINA_OPTOUT_TELEMETRY": "1", "OMP_NUM_THREADS": "1",
         # Jina logs through rich: no colours, wide lines, so errors stay readable in a file.
@@ -137,7 +147,7 @@ def flow_env(config: FlowConfig, port: int) -> dict[str, str]:
 class FlowProcess:
     """A running Flow: ``target`` to load it, ``stop()`` (or ``with``) to end it."""
 
-    def __init__(self, config: FlowConfig, port: int, proc: subprocess.Popen, log_path: Path):
+    def __init__(self, config: FlowConfig, port: int, proc: Spawned, log_path: Path):
         self.config, self.port, self.proc, self.log_path = config, port, proc, log_path
         self.target = TargetConfig(protocol=config.protocol, host="127.0.0.1", port=port)
 
@@ -208,12 +218,10 @@ def start_flow(config: FlowConfig, *, log_dir: Optional[Path] = None) -> FlowPro
     except OSError as exc:
         raise ConfigError(f"cannot create the directory {log_dir} for the Flow's log: {exc.strerror}")
     log_path = log_dir / f"flow-{config.flow.replace('/', '_')}-{port}.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [str(python.parent / "jina"), "flow", "--uses", str(yaml_path)], cwd=yaml_path.parent,
-            env={**os.environ, **flow_env(config, port)}, stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
-        )
+    # posix_spawn, not Popen: a fork of a process that has used gRPC can abort (loadgen/spawn.py)
+    proc = spawn([python.parent / "jina", "flow", "--uses", yaml_path], python=python,
+                 cwd=Path(config.workdir or yaml_path.parent), env={**os.environ, **flow_env(config, port)},
+                 log_path=log_path)
     flow = FlowProcess(config, port, proc, log_path)
     try:
         _wait_ready(flow)

@@ -22,10 +22,10 @@ class RunInfo:
     target: str
     protocol: str
     grpc_mode: str
-    kind: str
-    request_size: int
-    top_k: int
-    task_mix: dict[str, int]
+    kind: Optional[str]  # a replay run: what its lines sent (``image+text`` for both); None: nothing
+    request_size: Optional[int]  # a replay run: None unless every request had this many documents
+    top_k: Optional[int]
+    task_mix: dict[str, int]  # a replay run: requests sent per endpoint
     users: Optional[int]
     workers: int = 0
     workers_lost: tuple[str, ...] = ()

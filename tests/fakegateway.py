@@ -3,7 +3,8 @@
 Run as a separate process (so that its work does not share the test's GIL)::
 
     python tests/fakegateway.py --port 50051 --delay-ms 2 [--stall-at EPOCH --stall-s 1]
-        [--schedule loguniform:MIN_MS,MAX_MS[,SHARE] --seed N] [--protocol grpc|http|websocket] [--log FILE]
+        [--schedule loguniform:MIN_MS,MAX_MS[,SHARE] --seed N] [--delay-until WHEN:MS]
+        [--protocol grpc|http|websocket] [--log FILE] [--slots C --service-ms D] [--canned]
 
 It answers like a Jina gateway: gRPC ``process_single_data`` with a valid
 ``DataRequestProto`` (every request doc comes back with ``top_k`` matches, from the request's
@@ -13,6 +14,10 @@ websocket``, one binary reply frame (the gRPC reply's bytes) per binary request 
 ``ws://HOST:PORT/`` until the end-of-stream frame ``b'\\x00'``. Each answer takes
 ``--delay-ms``; during the stall window ``[stall_at, stall_at + stall_s)`` (wall clock) the
 server is frozen: a request arriving in it is answered at the window's end plus the delay.
+
+``--delay-until WHEN:MS``: a request arriving before ``WHEN`` takes ``MS`` ms instead of
+``--delay-ms``; ``WHEN`` is an epoch time in seconds, or ``+S``: S seconds after the first
+request arrived (e.g. ``+2:200``: slow for the first 2 s of traffic, then ``--delay-ms``).
 
 ``--schedule loguniform:MIN_MS,MAX_MS[,SHARE]`` adds a seeded random sleep: a share ``SHARE``
 (default 1) of the requests, drawn at random, sleeps a further log-uniform time in
@@ -25,6 +30,15 @@ the request's own header (its request id): a cheap echo, so that a client's maxi
 is measured rather than the fake gateway's (benchmarks/bench_throughput.py). Doc ids and
 route times are then those of the first request of the kind.
 
+``--slots C --service-ms D`` gives the server a **known capacity** of C / D requests per second (D in seconds):
+C requests are served at a time, each for D ms; a request arriving while all C slots are
+busy waits for the first slot to free, in arrival order (FIFO). The queue is computed, not
+slept through: at its arrival a request is given the finish time an M/D/C-style FIFO queue
+would give it (:class:`Slots`), then sleeps until then -- so the queue is exactly the one a
+discrete-event simulation of C servers with deterministic service D describes
+(tests/queue_sim.py), whatever the thread scheduling. ``--delay-ms`` and the stall still
+add their time outside the slots.
+
 With ``--log`` it appends one line per request: its wall-clock arrival time, its endpoint and
 the id of its first document; with ``--schedule`` also the sleep in ms it was given on top of
 ``--delay-ms`` (0 for the requests outside the share).
@@ -36,6 +50,7 @@ one thread per connection (Jina's clients keep one connection per user), without
 from __future__ import annotations
 
 import argparse
+import heapq
 import json
 import math
 import random
@@ -81,11 +96,57 @@ class Schedule:
         return math.exp(math.log(self.low_s) + u * (math.log(self.high_s) - math.log(self.low_s)))
 
 
+class Slots:
+    """C servers with a deterministic service time and one FIFO queue (a known capacity of
+    ``slots / service_s`` requests per second)."""
+
+    def __init__(self, slots: int, service_s: float, *, clock=time.monotonic):
+        if slots < 1 or service_s <= 0:
+            raise ValueError("need --slots >= 1 and --service-ms > 0")
+        self.service_s, self._clock = service_s, clock
+        self._free_at = [0.0] * slots  # a heap: when each server is next free (clock seconds)
+        self._lock = threading.Lock()
+
+    def admit(self) -> float:
+        """Queue a request arriving now; returns the clock time its service ends."""
+        with self._lock:
+            start = max(self._clock(), heapq.heappop(self._free_at))
+            heapq.heappush(self._free_at, start + self.service_s)
+        return start + self.service_s
+
+    def serve(self) -> None:
+        """Wait in the queue and be served (sleeps until the finish time)."""
+        finish = self.admit()
+        remaining = finish - self._clock()
+        if remaining > 0:
+            time.sleep(remaining)
+
+
+class DelayUntil:
+    """``WHEN:MS``: requests arriving before WHEN (epoch s, or ``+S`` after the first arrival)
+    take MS ms."""
+
+    def __init__(self, spec: str):
+        when, _, ms = spec.partition(":")
+        self.relative = when.startswith("+")
+        self.until, self.delay_s = float(when.lstrip("+")), float(ms) / 1000
+        self._lock = threading.Lock()
+
+    def delay_at(self, arrival: float) -> Optional[float]:
+        """The delay of a request arriving at ``arrival`` (epoch s), or None after WHEN."""
+        with self._lock:
+            if self.relative:  # the first arrival fixes WHEN
+                self.until, self.relative = arrival + self.until, False
+        return self.delay_s if arrival < self.until else None
+
+
 class FakeGateway:
     def __init__(self, *, delay_s: float, stall_at: float, stall_s: float, log_path: str | None,
-                 schedule: Optional[Schedule] = None, canned: bool = False):
+                 schedule: Optional[Schedule] = None, slots: Optional[Slots] = None,
+                 delay_until: Optional[DelayUntil] = None, canned: bool = False):
         self.delay_s, self.stall_at, self.stall_s = delay_s, stall_at, stall_s
-        self.schedule = schedule
+        self.schedule, self.delay_until = schedule, delay_until
+        self.slots = slots
         # --canned: replies built once per kind of request, so that the gateway costs little
         # CPU per request (throughput measurements of the client)
         self.canned: Optional[dict] = {} if canned else None
@@ -97,7 +158,8 @@ class FakeGateway:
         without the schedule's random part."""
         end = self.stall_at + self.stall_s
         frozen = end - arrival if self.stall_at <= arrival < end else 0.0
-        return frozen + self.delay_s
+        early = self.delay_until.delay_at(arrival) if self.delay_until is not None else None
+        return frozen + (self.delay_s if early is None else early)
 
     def wait(self, arrival: float, endpoint: str, first_id: str) -> None:
         """Log the request, then sleep for as long as it is to take."""
@@ -108,6 +170,8 @@ class FakeGateway:
                 line += f" {extra * 1000:.6f}"
             with self._lock:
                 self._log.write(line + "\n")
+        if self.slots is not None:
+            self.slots.serve()
         seconds = self.latency_at(arrival) + extra
         if seconds > 0:
             time.sleep(seconds)
@@ -255,15 +319,21 @@ def main() -> None:
     parser.add_argument("--stall-s", type=float, default=0.0)
     parser.add_argument("--schedule", default=None, help="loguniform:MIN_MS,MAX_MS[,SHARE]")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--delay-until", default=None, help="WHEN:MS (WHEN: epoch s or +S after the first request)")
     parser.add_argument("--threads", type=int, default=256, help="gRPC request threads")
     parser.add_argument("--log", default=None)
     parser.add_argument("--canned", action="store_true",
                         help="build each kind of reply once (same docs and matches, the request's own header): "
                              "a cheap echo for measuring a client's throughput")
+    parser.add_argument("--slots", type=int, default=0, help="requests served at a time (0: no limit)")
+    parser.add_argument("--service-ms", type=float, default=0.0, help="with --slots: each request's service time")
     args = parser.parse_args()
     schedule = Schedule.parse(args.schedule, seed=args.seed) if args.schedule else None
+    slots = Slots(args.slots, args.service_ms / 1000) if args.slots else None
     gateway = FakeGateway(delay_s=args.delay_ms / 1000, stall_at=args.stall_at, stall_s=args.stall_s,
-                          log_path=args.log, schedule=schedule, canned=args.canned)
+                          log_path=args.log, schedule=schedule, slots=slots,
+                          delay_until=DelayUntil(args.delay_until) if args.delay_until else None,
+                          canned=args.canned)
     if args.protocol in ("http", "websocket"):
         (serve_http if args.protocol == "http" else serve_websocket)(args.port, gateway)
         print("ready", flush=True)

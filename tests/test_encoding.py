@@ -1,5 +1,6 @@
 import base64
 import json
+import os
 import subprocess
 
 import numpy as np
@@ -58,6 +59,20 @@ def test_fragment_equals_protobuf_serialization(request_id):
 def test_request_ids_are_monotonic_strings():
     a, b = next_request_id(), next_request_id()
     assert a != b and a[:16] == b[:16]
+
+
+def test_a_forked_worker_draws_its_own_id_prefix():
+    """`locust --processes N` forks workers after import: their ids must not collide."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report its next id and leave at once
+        os.write(write, next_request_id().encode())
+        os._exit(0)
+    os.close(write)
+    child_id = os.read(read, 64).decode()
+    os.close(read)
+    os.waitpid(pid, 0)
+    assert len(child_id) == 32 and child_id[:16] != next_request_id()[:16]
 
 
 def test_json_body_is_what_the_http_gateway_validates():

@@ -5,7 +5,9 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 
+import psutil
 import pytest
 
 from loadgen.config import PayloadConfig, TargetConfig
@@ -52,6 +54,15 @@ def test_loadgen_flow_up_serves_until_ctrl_c(tmp_path):
         line = proc.stdout.readline()
         assert f"ready at grpc://127.0.0.1:{port}" in line, proc.stderr.read() if proc.poll() is not None else line
         assert probe(TargetConfig(port=port)) is None
+        # then the metrics endpoints of its gateway and Executors, and how a run scrapes them all
+        lines = [proc.stdout.readline() for _ in range(4)]
+        urls = {re.search(r"metrics of (\S+): (http://\S+)", line).groups() for line in lines[:3]}
+        assert {name for name, _ in urls} == {"gateway/rep-0", "encoder/rep-0", "indexer/rep-0"}, lines
+        for _, url in urls:
+            with urllib.request.urlopen(url, timeout=5) as reply:
+                assert b"jina_successful_requests_total" in reply.read()
+        flow_pid = int(re.search(r"--server-metrics pid:(\d+)", lines[3]).group(1))
+        assert psutil.Process(flow_pid).ppid() == proc.pid, "the Flow's parent process, started by `flow up`"
     finally:
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=60)
@@ -79,6 +90,8 @@ def test_sharded_and_replicated_demo_flow_answers_exactly_top_k(tmp_path):
                 result = transport.send(pools["/search"].next())
                 assert result.ok, result.error
                 assert result.docs_returned == 2
+    # The ranker's arguments go with `uses_after` itself: Jina has no `uses_after_with`.
+    assert "ignored unknown argument" not in flow.log_path.read_text(errors="replace")
 
 
 @pytest.mark.parametrize("spec, expected", [

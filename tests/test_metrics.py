@@ -108,3 +108,29 @@ def test_match_values_merge_across_workers_and_reach_the_summary():
     assert summary["endpoints"]["/search"]["match_values"] == {"0": 6, "1": 14}
     assert summary["endpoints"]["/search"]["values_per_reply"] == {"1": 1, "2": 1}
     assert "/search matches by shard: 0: 6, 1: 14; distinct shards per reply: 1 in 1, 2 in 1 replies" in render_table(summary)
+
+
+def test_failure_messages_are_counted_per_key_ids_left_out_and_bounded():
+    from loadgen.metrics import MAX_MESSAGES, OTHER_MESSAGES
+
+    def failed(message):
+        return Result(endpoint="/search", protocol="grpc", started_at=0.0, latency_s=0.1, bytes_out=1,
+                      error=ValidationError(message))
+
+    worker_a, worker_b = Metrics(), Metrics()
+    for i in range(30):  # each message carries its own document id
+        worker_a.add(failed(f"document {i:032x} contains the marker 'boom'"))
+    worker_b.add(failed("document 5d41402abc4b2a76b9719d911017c592 contains the marker 'boom'"))
+    for i in range(MAX_MESSAGES + 5):
+        worker_b.add(failed(f"distinct failure number {i}"))
+    master = Metrics()
+    for worker in (worker_a, worker_b):
+        master.merge(Metrics.decode(json.loads(json.dumps(worker.encode()))))
+    messages = master.entry("grpc", "/search").failure_messages
+    assert messages["validation: document <id> contains the marker 'boom'"] == 31
+    assert len(messages) == MAX_MESSAGES + 1 and sum(messages.values()) == 31 + MAX_MESSAGES + 5
+    assert messages[OTHER_MESSAGES] == 6  # the 20 kept are the first seen: 1 + 19 distinct, 6 over
+    summary = summarize(master, duration_s=1.0)
+    top = summary["endpoints"]["/search"]["failure_messages"]
+    assert list(top)[0] == "validation: document <id> contains the marker 'boom'" and len(top) == 10
+    assert summary["total"]["failure_messages"] == top

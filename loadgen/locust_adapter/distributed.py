@@ -48,12 +48,15 @@ def ship(intervals: Any, data: dict) -> None:
     data[REPORT_KEY] = intervals.take().encode()
 
 
-def receive(intervals: Any, fleet: Fleet, client_id: str, data: dict) -> None:
-    """Master: merge a worker's report into the current interval (reports without loadgen
-    metrics, e.g. from a worker whose init failed, are ignored)."""
-    if REPORT_KEY in data:
-        intervals.current.merge(Metrics.decode(data[REPORT_KEY]))
-        fleet.seen.add(client_id)
+def receive(intervals: Any, fleet: Fleet, client_id: str, data: dict) -> Optional[Metrics]:
+    """Master: merge a worker's report into the current interval and return its metrics
+    (reports without loadgen metrics, e.g. from a worker whose init failed, are ignored: None)."""
+    if REPORT_KEY not in data:
+        return None
+    metrics = Metrics.decode(data[REPORT_KEY])
+    intervals.current.merge(metrics)
+    fleet.seen.add(client_id)
+    return metrics
 
 
 def finish_reports_before_quit(runner: Any, fleet: Fleet, *, message: Optional[Callable[..., Any]] = None) -> None:

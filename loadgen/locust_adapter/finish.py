@@ -18,9 +18,12 @@ from pathlib import Path
 from typing import Any, Callable, Optional, TypeVar
 
 from loadgen.files import write_json_atomic
+from loadgen.locust_adapter.measured import measured_summary, notes
+from loadgen.locust_adapter.observing import summary_keys
 from loadgen.redact import redact_argv, redact_url
+from loadgen.replay import run_values
 from loadgen.reports.html import write_report
-from loadgen.reports.summary import NO_ROUTES_NOTE, summarize
+from loadgen.reports.summary import NO_ROUTES_NOTE
 from loadgen.reports.text import render_table
 from loadgen.runinfo import RunInfo, RunRecord, iso_utc
 from loadgen.slo import EXIT_CODE as SLO_EXIT_CODE
@@ -33,17 +36,18 @@ T = TypeVar("T")
 def run_info(session: Any, *, users: Any) -> RunInfo:
     """The run's parameters from the session's options and what the master learned."""
     opts = session.options
-    replay = None
+    replay, sent = None, {"kind": session.kind, "request_size": opts.payload.request_size,
+                          "top_k": opts.payload.top_k, "task_mix": opts.task_mix}
     if opts.replay is not None and session.replay_check is not None:
         replay = {"file": opts.replay.path, "lines_per_pass": session.replay_check.requests,
-                  "bad_lines_skipped": session.replay_check.bad_lines}
+                  "bad_lines_skipped": session.replay_check.bad_lines, "sent": session.replay_sent.as_dict()}
+        sent = run_values(session.replay_sent)  # the file's lines, as sent: not the options
     arrival = None
     if opts.arrival_shape is not None:
         arrival = {"rate": opts.arrival_rate, "process": opts.arrival, "max_inflight": opts.max_inflight or None}
     return RunInfo(
         target=redact_url(session.environment.host or ""), protocol=opts.protocol, grpc_mode=opts.grpc_mode,
-        kind=session.kind, request_size=opts.payload.request_size, top_k=opts.payload.top_k,
-        task_mix=opts.task_mix, users=users, workers=len(session.fleet.seen),
+        **sent, users=users, workers=len(session.fleet.seen),
         workers_lost=tuple(session.fleet.lost), arrival=arrival, dataset=session.dataset_stats,
         match_field=opts.payload.match_field, replay=replay,
         executors_note=NO_ROUTES_NOTE if opts.protocol == "http" else None,
@@ -76,13 +80,13 @@ def versions() -> dict[str, str]:
 def finish_run(session: Any, *, duration_s: float, users: Any) -> int:
     """Summarize, check the gates, write the files; keep the final text in
     ``session.report_text``. Returns the exit code the gates ask for (0 or 3)."""
-    summary = summarize(session.intervals.total, duration_s=duration_s,
-                        run=run_info(session, users=users).as_dict())
+    summary = measured_summary(session, duration_s=duration_s, run=run_info(session, users=users).as_dict())
+    summary.update(summary_keys(session))  # "server": scraped server metrics
     verdicts = [evaluate(slo, summary) for slo in session.options.slos]
     summary["slo"] = [{"slo": v.slo.text, "passed": v.passed, "actual": v.actual} for v in verdicts]
     table = attempt("the summary table", lambda: render_table(summary))
     lines = ["", "jina-loadgen summary (HdrHistogram, successful requests; latency in ms)",
-             "(table NOT rendered: see the error above)" if table is None else table]
+             "(table NOT rendered: see the error above)" if table is None else table, *notes(summary)]
     lines.append(write_results(Path(session.options.results_dir), summary))
     if verdicts:
         lines += ["", "SLO gates (merged over all workers):", *(f"  {v.line}" for v in verdicts)]

@@ -85,9 +85,9 @@ class RunInterrupted(KeyboardInterrupt):
 
 
 def run_headless(run: LocustRun, *, on_progress: Callable[[Progress], Any] = lambda _: None) -> int:
-    """Run ``run`` to its end; returns Locust's exit code (0, 1 some requests failed, 2 bad
-    options, 3 an SLO gate failed). :raises RunInterrupted: on SIGINT/SIGTERM, after the
-    results were written."""
+    """Run ``run`` to its end (or until ``on_progress`` returns True); returns Locust's exit
+    code (0, 1 some requests failed, 2 bad options, 3 an SLO gate failed).
+    :raises RunInterrupted: on SIGINT/SIGTERM, after the results were written."""
     options = parse_options(run.argv)
     with _captured_output(run.log_path) as log:
         print("equivalent command: locust " + " ".join(redact_argv(run.argv)), file=log, flush=True)
@@ -236,16 +236,21 @@ def _drive(env: Environment, fleet: _Fleet, on_progress: Callable[[Progress], An
 
 
 def _report_progress(env: Environment, runner: Any, on_progress: Callable[[Progress], Any]) -> None:
-    """Call ``on_progress`` every PROGRESS_EVERY_S seconds until the runner has stopped."""
-    started, stopped = time.monotonic(), False
+    """Call ``on_progress`` every PROGRESS_EVERY_S seconds until the runner has stopped; when
+    it returns True the run ends now, as if ``-t`` had elapsed (a capacity trial whose
+    windows agree)."""
+    started, stopped, ending = time.monotonic(), False, False
     while not stopped:
         # Runner.greenlet is a Group that holds Locust's monitors until quit() kills them.
         stopped = runner.greenlet.join(timeout=PROGRESS_EVERY_S)
         # Request types are the protocols; the others are per-Executor breakdown rows.
         entries = [e for e in env.stats.entries.values() if e.method in PROTOCOLS]
-        on_progress(Progress(elapsed_s=time.monotonic() - started, requests=sum(e.num_requests for e in entries),
-                             failures=sum(e.num_failures for e in entries),
-                             current_rps=sum(e.current_rps or 0.0 for e in entries)))
+        end = on_progress(Progress(elapsed_s=time.monotonic() - started, requests=sum(e.num_requests for e in entries),
+                                   failures=sum(e.num_failures for e in entries),
+                                   current_rps=sum(e.current_rps or 0.0 for e in entries)))
+        if end is True and not ending and not stopped:
+            ending = True
+            gevent.spawn(runner.quit)
 
 
 @contextlib.contextmanager

@@ -13,6 +13,7 @@ from typing import Any, Optional
 from loadgen.config import (GRPC_MODES, IMAGE_DTYPES, PROTOCOLS, Headers, PayloadConfig, parse_headers,
                             parse_image_shape, parse_task_mix)
 from loadgen.errors import ConfigError
+from loadgen.observe.settings import ObserveOptions, observe_options
 from loadgen.plugins import parse_kwargs
 from loadgen.pacing import ARRIVALS, RateShape, parse_arrival_rate
 from loadgen.replay import parse_endpoint_map
@@ -52,7 +53,8 @@ OPTIONS: tuple[tuple[str, str, Optional[str], str], ...] = (
                                                   "sinusoidal:MIN,MAX,PERIOD_S | step:R1@T1,R2@T2 (default: closed loop)"),
     ("--arrival", "LOADGEN_ARRIVAL", "poisson", "open loop arrival process: poisson|uniform"),
     ("--max-inflight", "LOADGEN_MAX_INFLIGHT", "0", "open loop: cap on requests in flight for the fleet (0: the users)"),
-    ("--results-dir", "LOADGEN_RESULTS_DIR", "", "where summary.json, timeseries.csv and histograms.hlog go "
+    ("--results-dir", "LOADGEN_RESULTS_DIR", "", "where summary.json, timeseries.csv, histograms.hlog and report.html go; one "
+                                                 "holding an earlier run is refused unless --overwrite "
                                                  "(default: results/<UTC time>-<locustfile>)"),
     ("--report-interval", "LOADGEN_REPORT_INTERVAL", "1", "seconds per time-series interval (a master uses at "
                                                           "least Locust's worker report period, 3 s)"),
@@ -63,26 +65,48 @@ OPTIONS: tuple[tuple[str, str, Optional[str], str], ...] = (
     ("--replay-file", "LOADGEN_REPLAY_FILE", "", "replay user: the request file to send, line by line (docs/replay.md)"),
     ("--endpoint-map", "LOADGEN_ENDPOINT_MAP", "", "replay: map a foreign log's paths, e.g. '/js/recommendations=/search'"),
     ("--max-requests", "LOADGEN_MAX_REQUESTS", "0", "replay: send at most this many lines in all (0: no cap)"),
+    ("--warmup", "LOADGEN_WARMUP", "0", "seconds at the start of the run left out of summary.json, the table and "
+                                        "the report's percentiles (counted apart as warmup_requests)"),
     ("--duration", "LOADGEN_DURATION", "", "stop the run after this many seconds (like -t; e.g. for replays)"),
     ("--run-label", "LOADGEN_RUN_LABEL", "", "a label recorded in summary.json as run.label, e.g. the Jina version "
                                              "under test (loadgen compare shows it)"),
+    ("--server-metrics", "LOADGEN_SERVER_METRICS", "", "Prometheus endpoints of the server scraped every interval: "
+                                                       "URL[,URL...], pid:PID (a local Flow: its endpoints and CPU/RSS), "
+                                                       "off (default: the embedded demo Flow's; docs/observability.md)"),
+    ("--prometheus-port", "LOADGEN_PROMETHEUS_PORT", "", "serve loadgen's live figures for Prometheus on this port "
+                                                         "(master/single process; default: off)"),
+    ("--prometheus-host", "LOADGEN_PROMETHEUS_HOST", "127.0.0.1", "address of --prometheus-port (0.0.0.0: all)"),
+    ("--prometheus-linger", "LOADGEN_PROMETHEUS_LINGER", "15", "at the end, wait up to this many seconds until "
+                                                               "every scraper seen has fetched the final figures"),
 )
 REPEATABLE = (("--slo", "LOADGEN_SLO", "SLO gate checked at the end, repeatable: '/search:p99<200ms', "
                 "'failures<1%%' (exit code 3 when violated)"),
               # Values are credentials: never printed, logged or written (loadgen.redact); options
               # added through a group stay out of Locust's web UI form.
               ("--header", "LOADGEN_HEADER", "repeatable 'Name: value' sent with every request and probe (gRPC "
-                                             "metadata, HTTP and websocket headers), e.g. 'Authorization: Bearer TOKEN'"))
-FLAGS = (("--skip-host-check", "LOADGEN_SKIP_HOST_CHECK", "do not check that --host answers before the run"),
+                                             "metadata, HTTP and websocket headers), e.g. 'Authorization: Bearer TOKEN'"),
+              ("--server-metric", "LOADGEN_SERVER_METRIC", "repeatable: a metric family kept from --server-metrics "
+                                                           "besides Jina's own, e.g. process_cpu_seconds"))
+FLAGS = (("--skip-host-check", "LOADGEN_SKIP_HOST_CHECK", "do not check before the run that --host answers and that the "
+                                                      "Flow serves every endpoint the run sends"),
          ("--skip-bad-lines", "LOADGEN_SKIP_BAD_LINES", "replay: count and skip bad lines instead of stopping"),
-         ("--reuse-file", "LOADGEN_REUSE_FILE", "replay: start the file again at its end (Iago's default)"))
+         ("--reuse-file", "LOADGEN_REUSE_FILE", "replay: start the file again at its end (Iago's default)"),
+         ("--overwrite", "LOADGEN_OVERWRITE", "replace an earlier run's results in --results-dir (refused otherwise)"))
+
+
+#: Shown in the web UI's start form too (Locust's ``include_in_web_ui``), to change between runs.
+WEB_FORM = ("--task-mix", "--request-size", "--top-k", "--arrival-rate", "--dataset")
 
 
 def add_arguments(parser: Any) -> None:
-    """Register the options on Locust's (configargparse) parser."""
+    """Register the options on Locust's (configargparse) parser; :data:`WEB_FORM` also in the
+    web UI's form (an argument group's options stay out of it unless marked)."""
     group = parser.add_argument_group("jina-loadgen", "Options of the Jina load generator (docs/usage.md)")
     for option, env, default, help_text in OPTIONS:
-        group.add_argument(option, type=str, env_var=env, default=default, help=help_text)
+        action = group.add_argument(option, type=str, env_var=env, default=default, help=help_text)
+        if option in WEB_FORM:
+            # What LocustArgumentParser.add_argument(include_in_web_ui=True) sets.
+            action.include_in_web_ui, action.is_secret, action.is_required, action.is_multiple = True, False, False, False
     for option, env, help_text in REPEATABLE:
         group.add_argument(option, action="append", env_var=env, default=[], help=help_text)
     for option, env, help_text in FLAGS:
@@ -112,6 +136,7 @@ class RunOptions:
     max_inflight: int = 0  # 0 = bounded by the users only
     replay: Optional[ReplayOptions] = None
     duration_s: Optional[float] = None
+    warmup_s: float = 0.0  # --warmup: seconds after test_start whose figures are kept apart
     dataset: str = ""  # "" = random data of the locustfile's kind
     image_as: str = "tensor"
     image_shape_given: Optional[tuple[int, ...]] = None  # --image-shape, only when given
@@ -121,6 +146,9 @@ class RunOptions:
     validator_kwargs: dict[str, Any] = field(default_factory=dict)
     headers: Headers = field(default=(), repr=False)  # --header (and --host's user:password); secrets
     run_label: str = ""
+    results_dir_given: bool = False  # --results-dir was given (not the per-run default)
+    overwrite: bool = False
+    observe: ObserveOptions = field(default_factory=ObserveOptions)  # server metrics, live export
 
 
 def read_options(parsed: Any, *, kind: str) -> RunOptions:
@@ -146,13 +174,20 @@ def read_options(parsed: Any, *, kind: str) -> RunOptions:
         slos=tuple(parse_slo(text) for text in _listed(parsed.slo)),
         **_arrival_options(parsed), replay=_replay_options(parsed),
         duration_s=_float(parsed, "duration") if str(parsed.duration or "").strip() else None,
+        warmup_s=_seconds(parsed, "warmup"),
         dataset=str(parsed.dataset or "").strip(), image_as=_choice(parsed, "image_as", ("tensor", "blob")),
         image_shape_given=_image_shape(parsed).get("image_shape"), dataset_cache=parsed.dataset_cache or "",
         headers=parse_headers(_listed(parsed.header)),
         dataset_kwargs=parse_kwargs(parsed.dataset_kwargs or "", option="--dataset-kwargs"),
         validator=str(parsed.validator or "").strip(), validator_kwargs=parse_kwargs(parsed.validator_kwargs or "",
                                                                     option="--validator-kwargs"),
-        run_label=str(parsed.run_label or "").strip(),
+        run_label=str(parsed.run_label or "").strip(), results_dir_given=bool(parsed.results_dir),
+        overwrite=bool(getattr(parsed, "overwrite", False)),
+        observe=observe_options(server_metrics=getattr(parsed, "server_metrics", ""),
+                                server_metric=_listed(getattr(parsed, "server_metric", ())),
+                                prometheus_port=getattr(parsed, "prometheus_port", ""),
+                                prometheus_host=getattr(parsed, "prometheus_host", ""),
+                                prometheus_linger=getattr(parsed, "prometheus_linger", None)),
     )
 
 
@@ -233,6 +268,18 @@ def _int(parsed: Any, name: str, *, minimum: int = 1) -> int:
         value = None
     if value is None or value < minimum:
         raise ConfigError(f"{_option(name)}: must be a whole number >= {minimum}, got {raw!r}")
+    return value
+
+
+def _seconds(parsed: Any, name: str) -> float:
+    """A number of seconds >= 0 (0 when not given)."""
+    raw = getattr(parsed, name, None)
+    try:
+        value = float(str(raw or 0).strip())
+    except ValueError:
+        value = float("nan")
+    if not value >= 0 or value == float("inf"):
+        raise ConfigError(f"{_option(name)}: must be a number of seconds >= 0, got {raw!r}")
     return value
 
 

@@ -5,16 +5,22 @@ the run before any load (``--skip-bad-lines`` counts and skips them instead); th
 lines per pass travels to the workers with the spawn message.
 
 Each load-generating process: worker *i* of *n* takes the lines whose request index modulo
-*n* is *i* (:func:`loadgen.replay.worker_share`), in file order. A producer greenlet encodes
-them ahead into a bounded queue — documents come from each line's seed, so two runs send
-identical requests, and no encoding happens inside a timed span. ``--reuse-file`` starts the
+*n* is *i* (:func:`loadgen.replay.worker_share`), in file order. A producer greenlet has
+them read and encoded ahead, a batch at a time, in a native thread
+(:mod:`~loadgen.locust_adapter.refills`: never on the gevent hub that times the requests),
+into a bounded queue — documents come from each line's seed, so two runs send identical
+requests, and no encoding happens inside a timed span. The first batch is encoded before
+the load starts; a user that finds the queue empty waits (before its timed span) and the
+wait is counted (``on_wait``). ``--reuse-file`` starts the
 file again at its end; ``--max-requests`` caps the lines of the whole fleet (line *k* of pass
 *p* is fleet-wide number ``p × lines + k``). When a process's share is used up its users stop;
 when every process is done, the run stops.
 """
 from __future__ import annotations
 
+import itertools
 import logging
+import time
 from typing import Any, Callable, Iterator, Optional
 
 import gevent
@@ -24,11 +30,13 @@ from loadgen.config import PayloadConfig
 from loadgen.encoding import EncodedRequest, encode
 from loadgen.errors import ConfigError
 from loadgen.locust_adapter.options import ReplayOptions
+from loadgen.pools import InlineExecutor
 from loadgen.replay import (ReplayCheck, ReplayLine, UnreadableReplayFile, check_file, open_replay, read,
                             to_request_spec, worker_share)
 
 log = logging.getLogger("loadgen")
 AHEAD = 64  # lines encoded ahead per process: enough to ride out a burst, bounded memory
+BATCH = 16  # lines read and encoded per trip to the thread
 DONE_MESSAGE = "loadgen_replay_done"
 
 
@@ -52,18 +60,37 @@ def check_replay(options: ReplayOptions) -> ReplayCheck:
 
 
 class ReplayFeed:
-    """This process's share of the file, encoded ahead; :meth:`next` is None when it is used up."""
+    """This process's share of the file, encoded ahead; :meth:`next` is None when it is used up.
+
+    :param executor: where lines are read and encoded (``submit(fn) -> future``); default:
+        :class:`loadgen.pools.InlineExecutor` (in the producer greenlet itself).
+    :param on_wait: called with the seconds a user waited for the next line.
+    """
 
     def __init__(self, options: ReplayOptions, *, payload: PayloadConfig, wire: str, lines_per_pass: int,
-                 worker_index: int = 0, worker_count: int = 1):
+                 worker_index: int = 0, worker_count: int = 1, executor: Any = None,
+                 on_wait: Callable[[float], Any] = lambda seconds: None,
+                 clock: Callable[[], float] = time.perf_counter):
         self.options, self.payload, self.wire = options, payload, wire
         self.lines_per_pass, self.worker_index, self.worker_count = lines_per_pass, worker_index, worker_count
         self.sent = 0
-        self._queue: Queue = Queue(maxsize=AHEAD)
-        self._producer = gevent.spawn(self._produce)
+        self._executor = executor if executor is not None else InlineExecutor()
+        self._on_wait, self._clock = on_wait, clock
+        self._queue: Queue = Queue(maxsize=AHEAD + BATCH)
+        lines = self._lines()
+        first = self._encode_batch(lines)  # before the load: the users' first lines are ready
+        for item in first:
+            self._queue.put_nowait(item)
+        self._producer = gevent.spawn(self._produce, lines, more=len(first) == BATCH)
 
     def next(self) -> Optional[tuple[ReplayLine, EncodedRequest]]:
-        item = self._queue.get()
+        if self._queue.empty():
+            started = self._clock()
+            item = self._queue.get()
+            if item is not None:
+                self._on_wait(self._clock() - started)
+        else:
+            item = self._queue.get()
         if item is None:
             self._queue.put(None)  # every later caller learns it too
             return None
@@ -73,13 +100,20 @@ class ReplayFeed:
     def close(self) -> None:
         self._producer.kill(block=False)
 
-    def _produce(self) -> None:
+    def _produce(self, lines: Iterator[ReplayLine], *, more: bool) -> None:
         try:
-            for line in self._lines():
-                request = encode(to_request_spec(line, payload=self.payload), wire=self.wire)
-                self._queue.put((line, request))
+            while more:
+                batch = self._executor.submit(self._encode_batch, lines).result()  # cooperative wait
+                for item in batch:
+                    self._queue.put(item)
+                more = len(batch) == BATCH
         finally:
             self._queue.put(None)
+
+    def _encode_batch(self, lines: Iterator[ReplayLine]) -> list[tuple[ReplayLine, EncodedRequest]]:
+        # In a native thread: the only reader of ``lines`` while it runs (one batch at a time).
+        return [(line, encode(to_request_spec(line, payload=self.payload), wire=self.wire))
+                for line in itertools.islice(lines, BATCH)]
 
     def _lines(self) -> Iterator[ReplayLine]:
         cap = self.options.max_requests or None

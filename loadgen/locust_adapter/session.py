@@ -31,11 +31,13 @@ from loadgen.locust_adapter.distributed import Fleet
 from loadgen.locust_adapter.intervals import Intervals, RunClock
 from loadgen.locust_adapter.open_loop import CLOSED_LOOP, ClosedLoop, Turns
 from loadgen.locust_adapter.options import RunOptions
+from loadgen.locust_adapter.refills import refill_executor
 from loadgen.locust_adapter.replay_feed import ReplayShare
+from loadgen.locust_adapter.warmup import Phases
 from loadgen.plugins import load_function
 from loadgen.pools import PoolSet, build_pools
 from loadgen.protocols import open_transport
-from loadgen.replay import ReplayCheck
+from loadgen.replay import ReplayCheck, ReplayLine, SentTally
 from loadgen.replies import truncate
 from loadgen.results import Result
 
@@ -52,15 +54,26 @@ class Session:
         self.clock = RunClock()  # test_start .. test_stop
         self.ticker: Any = None  # master/local: flushes an interval every --report-interval (intervals.Ticker)
         self.fleet = Fleet()  # master: the workers that reported, and those Locust lost
+        self.phases = Phases()  # --warmup: the warm-up's figures apart from the measured ones
+        self.warmup_end: Any = None  # the greenlet that ends the warm-up
+        self.monitor: Any = None  # load-generating processes: loop lag and CPU (monitor.ProcessMonitor)
         self.pools: Optional[PoolSet] = None
         self.turns: ClosedLoop | Turns = CLOSED_LOOP
         self.replay = ReplayShare()  # load-generating processes: this process's share of --replay-file
         self.done_tracker: Any = None  # master/local: stops the run when every share is used up
         self.replay_check: Optional[ReplayCheck] = None  # master/local: the replay file, read once
+        self.replay_sent = SentTally()  # replay lines sent (a worker: since its last report; master: all)
         self.dataset_stats: Optional[dict[str, Any]] = None  # master/local: --dataset read once
         self.flow: Any = None  # the embedded demo Flow (loadgen.flowctl.FlowProcess), if started
+        self.observer: Any = None  # master/local: server metrics and live export (locust_adapter.observing)
         self.validator: Any = None  # --validator's function (load-generating processes)
+        self.refills: Any = None  # load-generating processes: native threads that refill dataset pools
         self.report_text = ""  # the final table, printed after Locust's own
+        self.inflight = 0  # requests of this process inside a transport's send right now
+        # (stats, name, request_type) -> the Locust stats entry to log into; lifecycle puts in
+        # loadgen's own entries (stats_rows.entry: aligned rows, parts without req/s).
+        self.stats_entry: Any = lambda stats, name, request_type: stats.get(name, request_type)
+        self.workers_inflight: dict[str, int] = {}  # master: each worker's, as of its last report
         self.use_options(options)
 
     def use_options(self, options: RunOptions) -> None:
@@ -111,6 +124,8 @@ class Session:
         open loop the corrected one, from the scheduled send time, as ``summary.json``'s
         ``latency_ms``; the uncorrected one stays in the HDR metrics (``latency_ms_uncorrected``)."""
         self.intervals.current.add(result)
+        stats = self.environment.stats
+        self.stats_entry(stats, result.endpoint, result.protocol)  # Locust logs the request into it
         self.environment.events.request.fire(
             request_type=result.protocol, name=result.endpoint, response_time=result.experienced_s * 1000.0,
             response_length=result.bytes_in, exception=result.error, context={},
@@ -121,10 +136,33 @@ class Session:
         # Logged into Locust's per-entry stats (UI, CSV, worker reports) but not through the
         # request event: these are parts of a request, and must not inflate Locust's
         # "Aggregated" request count or reach listeners that count requests.
-        stats = self.environment.stats
         for request_type, name, seconds in timings(parts):
             self.intervals.current.add_time(request_type, name, seconds)
-            stats.get(name, request_type).log(seconds * 1000.0, 0)
+            self.stats_entry(stats, name, request_type).log(seconds * 1000.0, 0)
+
+    def count_replayed(self, line: ReplayLine) -> None:
+        """A replay line's request was sent and its result recorded: count what it carried."""
+        self.replay_sent.add(line, payload=self.options.payload)
+
+    def refill_threads(self) -> Any:
+        """The native threads that prepare data during the run (made on first use, after
+        Locust forked its ``--processes``): see :mod:`~loadgen.locust_adapter.refills`."""
+        if self.refills is None:
+            self.refills = refill_executor()
+        return self.refills
+
+    def stop_refills(self) -> None:
+        """End the replay producer and the refill threads once no user takes data any more
+        (``quitting``): a library run's process goes on to other runs."""
+        self.replay.close()
+        if self.refills is not None:
+            self.refills.shutdown(wait=False)
+            self.refills = None
+
+    def record_data_wait(self, seconds: float) -> None:
+        """A user waited ``seconds`` for its request's data (a refill or the replay producer
+        not ready), before the timed span: counted in ``summary.json`` ``dataset.waits``."""
+        self.intervals.current.data_waits.add(seconds)
 
     def validate(self, result: Result) -> Result:
         """``result`` as ``--validator`` judges it (called after the timed span, successes
@@ -168,7 +206,9 @@ class Session:
             documents = lambda endpoint: dataset.endless(worker_index=index, workers=processes)  # noqa: E731
         self.pools = build_pools(self.options.payload, self._endpoints,
                                  seed=worker_seed(self.options.payload.seed, index), wire=self.target.wire,
-                                 between=lambda: gevent.sleep(0), documents=documents)
+                                 between=lambda: gevent.sleep(0), documents=documents,
+                                 executor=self.refill_threads() if dataset is not None else None,
+                                 on_wait=self.record_data_wait)
         for note in self.pools.notes:
             log.warning(note)
         log.info("request pools ready: %d requests, %.1f MiB", sum(len(p) for p in self.pools.pools.values()),

@@ -39,6 +39,10 @@ class JinaUserBase(User):
     #: pins one (``JinaGrpcUser``, ...) makes a run of another protocol a usage error (exit 2)
     #: and, without ``--host``/``--protocol``, chooses the embedded Flow's protocol.
     protocol: Optional[str] = None
+    #: Where this user's endpoints come from, for the check before the load
+    #: (:func:`~loadgen.locust_adapter.bootstrap.check_endpoints`): ``task_mix``, ``replay_file``,
+    #: or None (tasks of its own: not checked).
+    endpoints_from: Optional[str] = None
 
     def on_start(self) -> None:
         self.session = session_of(self.environment)
@@ -65,12 +69,14 @@ class JinaUserBase(User):
         if turn is not None and self._state == LOCUST_STATE_STOPPING:
             turns.end()
             raise StopUser()  # stopped gracefully (--stop-timeout) while waiting: send nothing more
+        self.session.inflight += 1
         try:
             result = self.transport.send(request)
         except GreenletExit:  # the run is stopping: account the request instead of losing it
             self.session.record_unfinished(self.transport.protocol, name or request.endpoint)
             raise
         finally:
+            self.session.inflight -= 1
             turns.end()
         if turn is not None or name is not None:
             result = relabel(result, turn, name)
@@ -103,6 +109,7 @@ class JinaUser(JinaUserBase):
     """
 
     abstract = True
+    endpoints_from = "task_mix"
 
     @task
     def mixed(self) -> None:
@@ -137,6 +144,7 @@ class JinaReplayUser(JinaUserBase):
     Its users stop when the file (or ``--max-requests``) is used up; then the run ends."""
 
     abstract = True
+    endpoints_from = "replay_file"
 
     def replay_line(self) -> None:
         """Send the next line of this process's share (or stop this user: none is left)."""
@@ -146,6 +154,7 @@ class JinaReplayUser(JinaUserBase):
         line, request = item
         try:
             self.send_request(request, name=line.stat_name, weight=line.weight)
+            self.session.count_replayed(line)
         finally:
             self.session.replay.sent()
 

@@ -26,6 +26,7 @@ from loadgen.wire import jina_pb2 as jp
 UNARY_PATH = "/jina.JinaSingleDataRequestRPC/process_single_data"
 STREAM_PATH = "/jina.JinaRPC/Call"
 DRY_RUN_PATH = "/jina.JinaGatewayDryRunRPC/dry_run"
+DISCOVERY_PATH = "/jina.JinaDiscoverEndpointsRPC/endpoint_discovery"
 # Image batches run to megabytes; gRPC's 4 MiB default would reject them.
 CHANNEL_OPTIONS = (("grpc.max_send_message_length", -1), ("grpc.max_receive_message_length", -1))
 _CLOSE = object()
@@ -148,5 +149,19 @@ def probe(target: TargetConfig, *, timeout_s: float = 2.0) -> Optional[str]:
         return None
     except grpc.RpcError as exc:
         return str(classify_rpc_error(exc))
+    finally:
+        channel.close()
+
+
+def discover_endpoints(target: TargetConfig, *, timeout_s: float = 2.0) -> Optional[list[str]]:
+    """The endpoints the gateway routes, from its endpoint-discovery RPC (an ``Empty`` request,
+    an ``EndpointsProto`` answer), or None when the gateway does not answer it (e.g. not Jina).
+    """
+    channel = make_channel(target)
+    try:
+        raw = channel.unary_unary(DISCOVERY_PATH)(b"", timeout=timeout_s, metadata=metadata(target) or None)
+        return list(jp.EndpointsProto.FromString(raw).endpoints)
+    except grpc.RpcError:
+        return None
     finally:
         channel.close()

@@ -8,6 +8,7 @@ websocket client (``loadgen flow up`` uses it outside Locust).
 """
 from __future__ import annotations
 
+import http.client
 import json
 import urllib.error
 import urllib.request
@@ -50,3 +51,16 @@ def dry_run_http(target: TargetConfig, *, timeout_s: float = 2.0) -> Optional[st
         return None
     exception = status.get("exception") or {}
     return truncate(f"gateway is not ready: {status.get('description') or exception.get('name') or status}")
+
+
+def speaks_http1(target: TargetConfig, *, timeout_s: float = 2.0) -> bool:
+    """Whether the server at ``target``'s address answers plain HTTP/1 (any status): what a
+    gRPC client meets at a Jina HTTP or websocket gateway ("Failed parsing HTTP/2")."""
+    url = f"{'https' if target.tls else 'http'}://{target.address}/"
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=dict(target.headers)), timeout=timeout_s):
+            return True
+    except urllib.error.HTTPError:
+        return True  # an HTTP status all the same
+    except (OSError, ValueError, http.client.HTTPException):  # e.g. a gRPC server's bytes: BadStatusLine
+        return False

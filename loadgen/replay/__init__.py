@@ -10,6 +10,7 @@ One module per stage (docs/replay.md describes the format, docs/architecture.md 
 - :mod:`~loadgen.replay.requests`: :func:`to_request_spec` (a line → its request, documents
   from the line's seed) and :func:`worker_share` (a pass dealt out to workers).
 - :mod:`~loadgen.replay.generator`: ``loadgen replay make`` (:class:`MakeConfig`, :func:`make`).
+- :mod:`~loadgen.replay.sent`: :class:`SentTally`, what a run sent, counted request by request.
 - :mod:`~loadgen.replay.checker`: :func:`check_file`, the one read of a whole file ahead of a
   run, for ``loadgen replay check``, scenarios and the Locust master (:class:`ReplayCheck`).
 
@@ -27,7 +28,8 @@ from loadgen.replay.endpoint_map import parse_endpoint_map
 from loadgen.replay.format import MAX_LINE_CHARS, ReplayError, ReplayLine, format_line, parse_line, scalar
 from loadgen.replay.generator import MakeConfig, generate, make, write_file
 from loadgen.replay.reader import open_replay, read, scan
-from loadgen.replay.requests import to_request_spec, worker_share
+from loadgen.replay.requests import sent_values, to_request_spec, worker_share
+from loadgen.replay.sent import SentTally, run_values
 
 __all__ = [
     "DEFAULT_MAX_ERRORS",
@@ -36,6 +38,7 @@ __all__ = [
     "ReplayCheck",
     "ReplayError",
     "ReplayLine",
+    "SentTally",
     "UnreadableReplayFile",
     "check",
     "check_file",
@@ -48,7 +51,9 @@ __all__ = [
     "read",
     "render_check",
     "scalar",
+    "run_values",
     "scan",
+    "sent_values",
     "to_request_spec",
     "worker_share",
     "write_file",

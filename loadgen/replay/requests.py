@@ -1,4 +1,4 @@
-"""From replay lines to requests: :func:`to_request_spec` and :func:`worker_share`.
+"""From replay lines to requests: :func:`to_request_spec`, :func:`sent_values` and :func:`worker_share`.
 
 A line becomes a :class:`~loadgen.encoding.RequestSpec` whose documents come from the
 line's ``seed``, so two runs send identical requests; what a line leaves out comes from the
@@ -7,7 +7,7 @@ out to the load-generating processes without any coordination.
 """
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Optional
 
 from loadgen.config import PayloadConfig
 from loadgen.documents import image_documents, text_documents
@@ -26,15 +26,21 @@ def to_request_spec(line: ReplayLine, *, payload: PayloadConfig = PayloadConfig(
     span, e.g. while filling a pool.
     """
     seed = line.seed if line.seed is not None else (payload.seed * 1_000_003 + line.lineno) % (MAX_SEED + 1)
-    count = line.docs or payload.request_size
-    if (line.kind or payload.kind) == "image":
+    kind, count, top_k = sent_values(line, payload=payload)
+    if kind == "image":
         docs = image_documents(count, seed=seed, shape=line.shape or payload.image_shape, dtype=payload.image_dtype)
     else:
         docs = text_documents(count, seed=seed)
-    top_k = line.top_k if line.top_k is not None else payload.top_k if line.endpoint == SEARCH else None
     params = dict(line.params) if top_k is None else {**dict(line.params), "top_k": top_k}
     return RequestSpec(endpoint=line.endpoint, docs=list(docs), parameters=params,
                        expected_matches=top_k if line.endpoint == SEARCH else None)
+
+
+def sent_values(line: ReplayLine, *, payload: PayloadConfig = PayloadConfig()) -> tuple[str, int, Optional[int]]:
+    """``(kind, docs, top_k)`` of the request ``line`` becomes: the line's own values, else the
+    run's (``payload``); ``top_k`` is None for a line without one outside ``/search``."""
+    top_k = line.top_k if line.top_k is not None else payload.top_k if line.endpoint == SEARCH else None
+    return line.kind or payload.kind, line.docs or payload.request_size, top_k
 
 
 def worker_share(lines: Iterable[ReplayLine], *, worker_index: int, worker_count: int) -> Iterator[ReplayLine]:

@@ -7,8 +7,9 @@
 - :mod:`~loadgen.reports.series` -- ``timeseries.csv`` and the interval log ``histograms.hlog``
   (``TimeSeriesWriter``), read back and merged (``read_hlog``, ``merge_intervals``);
 - :mod:`~loadgen.reports.svg` -- inline-SVG line and bar charts;
-- :mod:`~loadgen.reports.html` -- a run's ``report.html``, and the page and table markup
-  both HTML reports share;
+- :mod:`~loadgen.reports.charts` -- the charts of a run's ``report.html``, one function each;
+- :mod:`~loadgen.reports.html` -- a run's ``report.html`` (its sections, one function each),
+  and the page and table markup both HTML reports share;
 - :mod:`~loadgen.reports.scenario_table` -- a scenario's results table (``table.csv``,
   ``table.md``, ``results.json``);
 - :mod:`~loadgen.reports.scenario_html` -- a scenario's ``report.html``.

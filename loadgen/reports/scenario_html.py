@@ -1,5 +1,6 @@
 """The scenario's ``report.html``: the results table, then per swept job the swept parameter
-against req/s and p99 (inline SVG from :mod:`loadgen.reports.svg`; no scripts, no network).
+against req/s and p99, and max req/s when ``find_capacity`` steps ran (inline SVG from
+:mod:`loadgen.reports.svg`; no scripts, no network).
 
 The x axis is the job's first swept parameter whose values are all numbers, one line per
 step and combination of the other parameters; a job that sweeps only names (``protocol``)
@@ -17,6 +18,7 @@ from loadgen.reports.scenario_table import cell_text, columns_of
 from loadgen.reports.svg import bar_chart, line_chart
 
 METRICS = ("req/s", "p99 ms")
+CAPACITY = "max req/s"  # charted when a find_capacity step found one
 
 
 def write_report(directory: Path, rows: list[dict[str, Any]], *, scenario: str,
@@ -35,6 +37,8 @@ def render_report(rows: list[dict[str, Any]], *, scenario: str, axes: Mapping[st
         if names and job_rows:
             body.append(f"<h2>{escape(job)}</h2>")
             body += [_chart(job, job_rows, list(names), metric) for metric in METRICS]
+            if any(r.get(CAPACITY) is not None for r in job_rows):
+                body.append(_chart(job, job_rows, list(names), CAPACITY))
     return page("jina-loadgen scenario", body)
 
 

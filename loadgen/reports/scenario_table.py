@@ -5,8 +5,10 @@ Each load step gives a :class:`StepResult` (its figures come from the step's
 of each figure, plus the min and max of req/s and p99 when a point ran more than once.
 Columns: ``job``, the swept parameters, ``step``, ``reps``, ``requests``, ``failures``,
 ``req/s``, ``docs/s``, ``p50 ms``, ``p95 ms``, ``p99 ms`` (from each request's actual send),
-``p99 corrected ms`` (open-loop steps: from the scheduled send), ``<executor> ms`` (mean time
-per Executor) and ``status``. Written as ``table.csv``, ``table.md`` and ``results.json`` (``report.html``:
+``p99 corrected ms`` (open-loop steps: from the scheduled send), ``max req/s`` and ``max docs/s``
+(``find_capacity`` steps: the highest rate held within the SLO), ``processes`` (``advise``
+steps: the chosen topology's Executor processes), ``<executor> mean ms`` (mean time
+per Executor), ``limit`` (``find_capacity``: what ended the search) and ``status``. Written as ``table.csv``, ``table.md`` and ``results.json`` (``report.html``:
 :mod:`loadgen.reports.scenario_html`; on a terminal: :mod:`loadgen.console`).
 """
 from __future__ import annotations
@@ -22,7 +24,7 @@ from loadgen.files import write_json_atomic, write_text_atomic
 from loadgen.reports.text import format_columns  # the fixed-width layout of loadgen's tables
 
 FIGURES = ("requests", "failures", "req/s", "docs/s", "p50 ms", "p95 ms", "p99 ms", "p99 corrected ms",
-           "match shards")
+           "match shards", "max req/s", "max docs/s", "processes")
 SPREAD = ("req/s", "p99 ms")
 
 
@@ -40,6 +42,7 @@ class StepResult:
     results_dir: str
     figures: Mapping[str, Optional[float]] = field(default_factory=dict)
     executors: Mapping[str, float] = field(default_factory=dict)
+    limit: str = ""  # find_capacity: what ended the search (slo, rate-max, generator, time)
 
 
 def figures_of(summary: Mapping[str, Any]) -> tuple[dict[str, Optional[float]], dict[str, float]]:
@@ -88,7 +91,8 @@ def _row(group: list[StepResult], names: list[str], executors: list[str]) -> dic
         values = [v for v in (r.figures.get(name) for r in group) if v is not None]
         row[f"{name} min"], row[f"{name} max"] = (min(values), max(values)) if len(values) > 1 else (None, None)
     for name in executors:
-        row[f"{name} ms"] = _median([r.executors.get(name) for r in group])
+        row[f"{name} mean ms"] = _median([r.executors.get(name) for r in group])
+    row["limit"] = "; ".join(dict.fromkeys(r.limit for r in group if r.limit))
     statuses = list(dict.fromkeys(r.status for r in group))
     row["status"] = "ok" if statuses == ["ok"] else "; ".join(s for s in statuses if s != "ok")
     return row

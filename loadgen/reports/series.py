@@ -1,5 +1,11 @@
 """Per-interval figures of a run: ``timeseries.csv`` rows and ``histograms.hlog`` intervals.
 
+``timeseries.csv`` has one row per key and interval, then a ``total`` row (request type and
+name ``total``) of all the interval's requests; percentiles never exceed the interval's
+exact max (HdrHistogram reports a bucket's highest equivalent value). ``users`` and
+``inflight`` are the users running and the requests in flight at the interval's end (the
+same in each row of an interval; empty for the last, written after the users stopped).
+
 The interval log uses HdrHistogram's standard log format (the one Java's
 ``HistogramLogProcessor`` reads), one line per key and interval, tagged ``Tag=TYPE:NAME``::
 
@@ -18,15 +24,19 @@ import csv
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Iterator, Optional
 from urllib.parse import quote, unquote
 
-from loadgen.metrics import LatencyHistogram, Metrics
+from loadgen.metrics import EndpointStats, LatencyHistogram, Metrics
+from loadgen.reports.summary import BREAKDOWN_TYPES
 
 CSV_COLUMNS = ("timestamp", "elapsed_s", "request_type", "name", "requests", "failures", "rps",
-               "p50_ms", "p95_ms", "p99_ms", "max_ms")
+               "p50_ms", "p95_ms", "p99_ms", "max_ms", "users", "inflight")
+GAUGES = ("users", "inflight")  # values at the interval's end, the same in each of its rows
 HLOG_LEGEND = '"StartTimestamp","Interval_Length","Interval_Max","Interval_Compressed_Histogram"'
 MAX_VALUE_UNIT_RATIO = 1000.0  # µs values, interval max written in ms
+TOTAL = "total"  # request_type and name of an interval's row of all its requests
+
 # Printable ASCII kept as is in a tag, except "%" (the escape), "," (ends a tag in every
 # reader) and " " (a delimiter of Java's HistogramLogScanner); the rest is %XX of its UTF-8.
 _TAG_SAFE = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in "%,")
@@ -56,21 +66,37 @@ class TimeSeriesWriter:
         self._hlog = open(directory / "histograms.hlog", "w", encoding="utf-8")
         self._hlog.write(_hlog_header(start_epoch))
 
-    def write_interval(self, metrics: Metrics, *, start_epoch: float, end_epoch: float) -> None:
-        """Write the rows of one interval ``[start_epoch, end_epoch)`` (wall-clock seconds)."""
+    def write_interval(self, metrics: Metrics, *, start_epoch: float, end_epoch: float,
+                       gauges: Optional[dict[str, int]] = None) -> None:
+        """Write the rows of one interval ``[start_epoch, end_epoch)`` (wall-clock seconds): one
+        per key, then a ``total`` row of the interval's requests (breakdown parts left out).
+        ``gauges``: users running and requests in flight at its end (empty cells without)."""
         length = max(end_epoch - start_epoch, 1e-9)
+        tail = [(gauges or {}).get(key, "") for key in GAUGES]
+        total = EndpointStats()
         for (rtype, name), stats in sorted(metrics.entries.items()):
+            self._csv_row(rtype, name, stats, end_epoch=end_epoch, length=length, tail=tail)
+            if rtype not in BREAKDOWN_TYPES:
+                total.merge(stats)
             h = stats.latency
-            self._csv.writerow([f"{end_epoch:.3f}", f"{end_epoch - self.start_epoch:.3f}", rtype, name,
-                                stats.requests, stats.failures, f"{stats.requests / length:.3f}",
-                                *(f"{v:.3f}" for v in h.percentiles_ms([50, 95, 99]).values()),
-                                f"{h.max_s * 1000:.3f}"])
             if h.count:
                 tag = escape_tag(f"{rtype}:{name}")
                 self._hlog.write(f"Tag={tag},{start_epoch - self.start_epoch:.3f},{length:.3f},"
                                  f"{h.max_s * 1e6 / MAX_VALUE_UNIT_RATIO:.3f},{h.encode()['hdr']}\n")
+        if total.requests:
+            self._csv_row(TOTAL, TOTAL, total, end_epoch=end_epoch, length=length, tail=tail)
         self._csv_file.flush()
         self._hlog.flush()
+
+    def _csv_row(self, rtype: str, name: str, stats: EndpointStats, *, end_epoch: float, length: float,
+                 tail: list) -> None:
+        h = stats.latency
+        max_ms = h.max_s * 1000
+        # HDR gives a bucket's highest equivalent value: no percentile may exceed the exact max.
+        percentiles = (min(v, max_ms) for v in h.percentiles_ms([50, 95, 99]).values())
+        self._csv.writerow([f"{end_epoch:.3f}", f"{end_epoch - self.start_epoch:.3f}", rtype, name,
+                            stats.requests, stats.failures, f"{stats.requests / length:.3f}",
+                            *(f"{v:.3f}" for v in percentiles), f"{max_ms:.3f}", *tail])
 
     def close(self) -> None:
         """Close both files (both are closed even when the first one fails to flush)."""

@@ -9,8 +9,11 @@ into the ``summary.json`` dict; :func:`hlog_summary` does the same for merged in
      "total": {...same keys...}, "failures": {"<class>": int}, "duration_s": float,
      "load_model": "closed", ...run parameters...}
 
+``dataset`` and ``replay`` (run parameters) gain ``waits`` and ``wait_s``: how often, and how
+long in total, users waited for data that was not ready (outside the timed spans).
 ``rps`` counts every request (failed ones too) per second of the run; ``latency_ms``
-covers successful requests only (failures are counted by class, not timed). Latencies are
+covers successful requests only (failures are counted by class and by message, not timed;
+``timed_requests`` 0 means no request succeeded and the latency figures are empty). Latencies are
 in ms, rates per second, durations in seconds. Rendering the dict is :mod:`loadgen.reports.text`'s
 and :mod:`loadgen.reports.html`'s job.
 """
@@ -19,11 +22,14 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from loadgen.metrics import PERCENTILES, EndpointStats, Metrics
+from loadgen.metrics import PERCENTILES, DataWaits, EndpointStats, Metrics
+from loadgen.selfcheck import GENERATOR_TYPE
 
-# Request types that are parts of a request (loadgen.breakdown), not requests.
-BREAKDOWN_TYPES = ("executor", "breakdown")
+# Request types that are not requests: parts of a request (loadgen.breakdown) and the load
+# generator's own event-loop lag (loadgen.selfcheck). Left out of every request count.
+BREAKDOWN_TYPES = ("executor", "breakdown", GENERATOR_TYPE)
 NO_ROUTES_NOTE = "not available: the HTTP gateway returns no routes"
+TOP_MESSAGES = 10  # failure messages per endpoint in summary.json
 
 
 def summarize(metrics: Metrics, *, duration_s: float, run: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -35,7 +41,7 @@ def summarize(metrics: Metrics, *, duration_s: float, run: dict[str, Any] | None
     failures = Counter()
     for stats in by_name.values():
         failures.update(stats.failure_kinds)
-    return {
+    return with_data_waits({
         "endpoints": {name: endpoint_summary(s, duration_s) for name, s in by_name.items()},
         "total": endpoint_summary(total, duration_s),
         "failures": dict(sorted(failures.items())),
@@ -44,7 +50,17 @@ def summarize(metrics: Metrics, *, duration_s: float, run: dict[str, Any] | None
         "duration_s": round(duration_s, 3),
         "load_model": "closed",
         **(run or {}),
-    }
+    }, metrics.data_waits)
+
+
+def with_data_waits(summary: dict[str, Any], waits: DataWaits) -> dict[str, Any]:
+    """``summary`` with ``waits`` (requests that waited for their data, before their timed
+    span) as ``waits`` and ``wait_s`` (seconds, summed over those requests) under its
+    ``dataset`` and ``replay`` keys, where the run has them."""
+    for key in ("dataset", "replay"):
+        if isinstance(summary.get(key), dict):
+            summary[key] = {**summary[key], "waits": waits.count, "wait_s": round(waits.seconds, 3)}
+    return summary
 
 
 def _request_entries(metrics: Metrics) -> dict[str, EndpointStats]:
@@ -95,8 +111,16 @@ def endpoint_summary(stats: EndpointStats, duration_s: float) -> dict[str, Any]:
         "bytes_out": stats.bytes_out,
         "bytes_in": stats.bytes_in,
         "failures_by_class": dict(sorted(stats.failure_kinds.items())),
+        "failure_messages": top_messages(stats),
         **_match_figures(stats),
     }
+
+
+def top_messages(stats: EndpointStats, most: int = TOP_MESSAGES) -> dict[str, int]:
+    """The ``most`` commonest failure messages (``class: message``, ids as ``<id>``) with their
+    counts, commonest first (see :func:`loadgen.metrics.failure_message`)."""
+    ranked = sorted(stats.failure_messages.items(), key=lambda kv: (-kv[1], kv[0]))
+    return dict(ranked[:most])
 
 
 def _match_figures(stats: EndpointStats) -> dict[str, Any]:
@@ -117,3 +141,17 @@ def hlog_summary(merged: dict) -> dict[str, Any]:
         out[tag] = {"count": entry.histogram.count, "per_s": round(entry.histogram.count / span, 3),
                     "span_s": round(span, 3), "latency_ms": latency_figures(stats)}
     return out
+
+
+def add_warmup(summary: dict[str, Any], warmup: Metrics, *, warmup_s: float) -> None:
+    """Add ``warmup_s`` and, per endpoint and in ``total``, ``warmup_requests``: the requests
+    (failed ones too) of the first ``warmup_s`` seconds (``--warmup``), left out of every
+    other figure. An endpoint seen only in the warm-up gets an entry with zero figures."""
+    counts = {name: stats.requests for name, stats in _request_entries(warmup).items()}
+    for name in counts:
+        if name not in summary["endpoints"]:
+            summary["endpoints"][name] = endpoint_summary(EndpointStats(), summary["duration_s"])
+    for name, entry in summary["endpoints"].items():
+        entry["warmup_requests"] = counts.get(name, 0)
+    summary["total"]["warmup_requests"] = sum(counts.values())
+    summary["warmup_s"] = round(warmup_s, 3)

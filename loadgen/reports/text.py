@@ -19,8 +19,35 @@ def render_table(summary: dict[str, Any]) -> str:
     rows = [_row(name, e) for name, e in summary["endpoints"].items()]
     if len(rows) != 1:
         rows.append(_row("total", summary["total"]))
-    lines = [format_columns(TABLE_COLUMNS, rows), load_model_line(summary), *match_lines(summary)]
+    lines = [format_columns(TABLE_COLUMNS, rows), *untimed_lines(summary), load_model_line(summary),
+             *match_lines(summary), *data_wait_lines(summary)]
     return "\n".join([*lines, "", render_breakdown(summary)])
+
+
+NO_SUCCESS = "no successful request"
+
+
+def untimed(entry: dict[str, Any]) -> bool:
+    """An entry without a single successful request: its latency figures are empty, not 0 ms."""
+    return not entry.get("timed_requests", 1)
+
+
+def untimed_lines(summary: dict[str, Any]) -> list[str]:
+    """One line naming the endpoints whose latency cells show ``-`` because none succeeded."""
+    names = [name for name, e in summary["endpoints"].items() if untimed(e)]
+    if not names:
+        return []
+    if len(names) == len(summary["endpoints"]):
+        return [f"{NO_SUCCESS}: every request failed, so there are no latencies ({_top_failure(summary)})"]
+    return [f"{', '.join(names)}: {NO_SUCCESS} (no latencies)"]
+
+
+def _top_failure(summary: dict[str, Any]) -> str:
+    messages = summary["total"].get("failure_messages") or {}
+    if not messages:
+        return "see the failures by class"
+    message, count = next(iter(messages.items()))
+    return f"commonest: {message} ({count}x)"
 
 
 def match_lines(summary: dict[str, Any]) -> list[str]:
@@ -37,6 +64,20 @@ def match_lines(summary: dict[str, Any]) -> list[str]:
         lines.append(f"{name} matches by {field}: {tally}" + (f"; distinct {field}s per reply: {spread} replies"
                                                                if spread else ""))
     return lines
+
+
+def data_wait_lines(summary: dict[str, Any]) -> list[str]:
+    """When users had to wait for data (a dataset's refills, the replay producer): how long,
+    and what makes the data keep up. The waits are outside the timed spans, so they lower
+    the load offered, not the latencies."""
+    waits = next((summary[key] for key in ("dataset", "replay")
+                  if isinstance(summary.get(key), dict) and summary[key].get("waits")), None)
+    if waits is None:
+        return []
+    return [f"data-bound: the generator waited {waits['wait_s']:.2f} s for data ({waits['waits']} requests "
+            f"waited, seconds summed over them), so it offered less load than asked; latencies are not affected",
+            "  to keep up: smaller images (--image-shape), --image-as blob, a larger --pool-mb/--pool-size, "
+            "more processes (--processes)"]
 
 
 def load_model_line(summary: dict[str, Any]) -> str:
@@ -64,8 +105,8 @@ def render_breakdown(summary: dict[str, Any]) -> str:
 
 def _row(name: str, e: dict[str, Any]) -> tuple[str, ...]:
     lat = e["latency_ms"]
-    return (name, str(e["requests"]), str(e["failures"]), f"{e['rps']:.1f}", f"{e['docs_per_s']:.1f}",
-            f"{lat['p50']:.2f}", f"{lat['p95']:.2f}", f"{lat['p99']:.2f}", f"{lat['max']:.2f}")
+    latencies = ("-",) * 4 if untimed(e) else tuple(f"{lat[k]:.2f}" for k in ("p50", "p95", "p99", "max"))
+    return (name, str(e["requests"]), str(e["failures"]), f"{e['rps']:.1f}", f"{e['docs_per_s']:.1f}", *latencies)
 
 
 def format_columns(header: Iterable[str], rows: list[tuple[str, ...]]) -> str:

@@ -17,6 +17,7 @@ standard library with gevent); nothing else in loadgen.scenarios imports locust 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
@@ -49,17 +50,28 @@ class LoadOutcome:
         return (ours or locusts or lines or [""])[-1]
 
 
+def run_time(seconds: float) -> list[str]:
+    """``-t`` for ``seconds``: Locust's run time is whole seconds, so a fraction is rounded up
+    for ``-t`` and the run is stopped on time by loadgen's ``--duration`` (float seconds)."""
+    if float(seconds).is_integer():
+        return ["-t", f"{seconds:g}s"]
+    return ["-t", f"{math.ceil(seconds)}s", "--duration", f"{seconds:g}"]
+
+
 def locust_options(method: str, kwargs: Mapping[str, Any], *, target: TargetConfig,
                    results_dir: Path) -> list[str]:
     """The Locust command line of a load step, without the program name."""
     inputs = kwargs["inputs"]
     users = str(kwargs["num_clients"])
     argv = ["-f", str(locustfile_path(locustfile_of(kwargs))),
-            "--headless", "--only-summary", "-u", users, "-r", users, "-t", f"{kwargs['execution_time']:g}s",
+            "--headless", "--only-summary", "-u", users, "-r", users, *run_time(kwargs["execution_time"]),
             "--host", target.url, "--task-mix", f"{ENDPOINTS[method].lstrip('/')}:1",
             "--request-size", str(kwargs["request_size"]), "--top-k", str(kwargs.get("top_k", 10)),
             "--seed", str(inputs.seed), "--grpc-mode", kwargs["grpc_mode"], "--timeout", f"{kwargs['timeout']:g}",
-            "--preindex-docs", "0", "--results-dir", str(results_dir)]
+            "--preindex-docs", "0", "--results-dir", str(results_dir),
+            # The step's directory is the scenario run's own (new with each run); a reused
+            # `loadgen run --results-dir` replaces its steps' results, as it replaces its table.
+            "--overwrite"]
     if inputs.image_shape:
         argv += ["--image-shape", ",".join(map(str, inputs.image_shape))]
     if kwargs.get("image_dtype"):
@@ -81,6 +93,8 @@ def locust_options(method: str, kwargs: Mapping[str, Any], *, target: TargetConf
         argv += ["--slo", slo]
     for header in kwargs.get("headers", ()):
         argv += ["--header", header]
+    if kwargs.get("server_metrics"):
+        argv += ["--server-metrics", kwargs["server_metrics"]]
     return argv
 
 

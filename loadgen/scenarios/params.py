@@ -10,12 +10,11 @@ defaults, so a typo or a wrong type stops the scenario before anything runs. A c
 """
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional
 
-from loadgen.errors import ConfigError
+from loadgen.errors import ConfigError, did_you_mean
 from loadgen.scenarios.model import ScenarioError, Where
 
 REQUIRED = object()
@@ -157,5 +156,4 @@ def suggest(name: Any, known: Mapping[str, Any] | list[str]) -> str:
     """`` (did you mean 'x'?)`` or an empty string."""
     if isinstance(name, str) and name in RENAMED:
         return f" (here it is called {RENAMED[name]!r})"
-    close = difflib.get_close_matches(str(name), list(known), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    return did_you_mean(name, known)

@@ -33,7 +33,7 @@ from loadgen.scenarios.methods import METHODS, StepFailed, StepRun
 from loadgen.scenarios.methods.index_query import SHARDS_MISSING
 from loadgen.scenarios.model import JobPlan, Plan, Point, Step
 
-EXIT_OK, EXIT_FAILED, EXIT_SLO, EXIT_INTERRUPTED = 0, 1, 3, 130
+EXIT_OK, EXIT_FAILED, EXIT_SLO, EXIT_REGRESSION, EXIT_INTERRUPTED = 0, 1, 3, 4, 130
 STEP_ERRORS = (ConfigError, FlowError, CloudError, StepFailed, OSError)
 
 
@@ -45,6 +45,7 @@ class Run:
         self.results: list[StepResult] = []
         self.failed_steps = 0
         self.interrupted = False
+        self.regressions: list[str] = []  # from compare steps
 
     def execute(self) -> int:
         self.results_dir.mkdir(parents=True, exist_ok=True)
@@ -57,7 +58,8 @@ class Run:
             self.console.error("interrupted: Flows stopped, results so far kept")
         finally:
             rows = self.save()
-        self.console.results(f"\nscenario {self.plan.path}: results in {self.results_dir}\n", rows)
+        # Once: a `report` step that just printed this very table is not followed by a copy.
+        self.console.results(f"\nscenario {self.plan.path}: results in {self.results_dir}\n", rows, again=False)
         return self.exit_code()
 
     def exit_code(self) -> int:
@@ -66,6 +68,8 @@ class Run:
             return EXIT_INTERRUPTED
         if self.failed_steps or "failures" in statuses or any(s.startswith(SHARDS_MISSING) for s in statuses):
             return EXIT_FAILED
+        if self.regressions:
+            return EXIT_REGRESSION
         return EXIT_SLO if "slo failed" in statuses else EXIT_OK
 
     def save(self) -> list[dict[str, Any]]:
@@ -94,7 +98,7 @@ class Run:
         ctx = StepRun(job=job, point=point, step=step, state=state,
                       step_dir=self.results_dir / job.name / point.label / step.name, run_dir=self.results_dir,
                       variables=point_variables(self.plan.variables, point), last_point=last_point,
-                      console=self.console, record=self.record, save=self.save)
+                      console=self.console, record=self.record, save=self.save, regressed=self.regressions.extend)
         self.console.line(f"  step {step.index} {step.method}")
         if step.sleep_time:
             time.sleep(step.sleep_time)
@@ -157,5 +161,6 @@ def _show(value: Any) -> str:
 
 def run_scenario(plan: Plan, *, results_dir: Path, console: Optional[Console] = None) -> int:
     """Run ``plan`` into ``results_dir``; returns the exit code (0 ok, 1 a step failed or
-    requests failed, 3 an SLO gate failed, 130 interrupted)."""
+    requests failed, 4 a compare step found a regression, 3 an SLO gate failed, 130
+    interrupted)."""
     return Run(plan, Path(results_dir), console or Console()).execute()

@@ -27,7 +27,7 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from loadgen.wire import docarray_pb2 as loadgen_dot_wire_dot_docarray__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17loadgen/wire/jina.proto\x12\x0cloadgen_jina\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1bloadgen/wire/docarray.proto\"\x89\x02\n\x0bStatusProto\x12\x32\n\x04\x63ode\x18\x01 \x01(\x0e\x32$.loadgen_jina.StatusProto.StatusCode\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12;\n\texception\x18\x03 \x01(\x0b\x32(.loadgen_jina.StatusProto.ExceptionProto\x1aN\n\x0e\x45xceptionProto\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04\x61rgs\x18\x02 \x03(\t\x12\x0e\n\x06stacks\x18\x03 \x03(\t\x12\x10\n\x08\x65xecutor\x18\x04 \x01(\t\"$\n\nStatusCode\x12\x0b\n\x07SUCCESS\x10\x00\x12\t\n\x05\x45RROR\x10\x01\"\xa7\x01\n\nRouteProto\x12\x10\n\x08\x65xecutor\x18\x01 \x01(\t\x12.\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x06status\x18\x04 \x01(\x0b\x32\x19.loadgen_jina.StatusProto\"\xce\x01\n\x0bHeaderProto\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12)\n\x06status\x18\x02 \x01(\x0b\x32\x19.loadgen_jina.StatusProto\x12\x1a\n\rexec_endpoint\x18\x03 \x01(\tH\x00\x88\x01\x01\x12\x1c\n\x0ftarget_executor\x18\x04 \x01(\tH\x01\x88\x01\x01\x12\x14\n\x07timeout\x18\x05 \x01(\rH\x02\x88\x01\x01\x42\x10\n\x0e_exec_endpointB\x12\n\x10_target_executorB\n\n\x08_timeout\"\xba\x02\n\x10\x44\x61taRequestProto\x12)\n\x06header\x18\x01 \x01(\x0b\x32\x19.loadgen_jina.HeaderProto\x12+\n\nparameters\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12(\n\x06routes\x18\x03 \x03(\x0b\x32\x18.loadgen_jina.RouteProto\x12=\n\x04\x64\x61ta\x18\x04 \x01(\x0b\x32/.loadgen_jina.DataRequestProto.DataContentProto\x1a\x65\n\x10\x44\x61taContentProto\x12.\n\x04\x64ocs\x18\x01 \x01(\x0b\x32\x1e.loadgen_docarray.DocListProtoH\x00\x12\x14\n\ndocs_bytes\x18\x02 \x01(\x0cH\x00\x42\x0b\n\tdocuments\"\x9a\x01\n\x16\x44\x61taRequestProtoWoData\x12)\n\x06header\x18\x01 \x01(\x0b\x32\x19.loadgen_jina.HeaderProto\x12+\n\nparameters\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12(\n\x06routes\x18\x03 \x03(\x0b\x32\x18.loadgen_jina.RouteProto\"\x86\x01\n\tReplyView\x12)\n\x06header\x18\x01 \x01(\x0b\x32\x19.loadgen_jina.HeaderProto\x12(\n\x06routes\x18\x03 \x03(\x0b\x32\x18.loadgen_jina.RouteProto\x12$\n\x04\x64\x61ta\x18\x04 \x01(\x0b\x32\x16.loadgen_jina.DataView\"G\n\x08\x44\x61taView\x12\'\n\x04\x64ocs\x18\x01 \x01(\x0b\x32\x19.loadgen_jina.DocListView\x12\x12\n\ndocs_bytes\x18\x02 \x01(\x0c\"2\n\x0b\x44ocListView\x12#\n\x04\x64ocs\x18\x01 \x03(\x0b\x32\x15.loadgen_jina.DocView\"}\n\x07\x44ocView\x12-\n\x04\x64\x61ta\x18\x01 \x03(\x0b\x32\x1f.loadgen_jina.DocView.DataEntry\x1a\x43\n\tDataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12%\n\x05value\x18\x02 \x01(\x0b\x32\x16.loadgen_jina.NodeView:\x02\x38\x01\":\n\x08NodeView\x12.\n\tdoc_array\x18\x08 \x01(\x0b\x32\x1b.loadgen_jina.MatchListView\"7\n\nHeaderView\x12)\n\x06header\x18\x01 \x01(\x0b\x32\x19.loadgen_jina.HeaderProto\"\x1d\n\rMatchListView\x12\x0c\n\x04\x64ocs\x18\x01 \x03(\x0c\"7\n\tMatchView\x12*\n\x04\x64\x61ta\x18\x01 \x03(\x0b\x32\x1c.loadgen_jina.MatchEntryView\"F\n\x0eMatchEntryView\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\'\n\x05value\x18\x02 \x01(\x0b\x32\x18.loadgen_jina.ScalarView\"^\n\nScalarView\x12\x0e\n\x04text\x18\x01 \x01(\tH\x00\x12\x11\n\x07integer\x18\x02 \x01(\x05H\x00\x12\x0f\n\x05\x66loat\x18\x03 \x01(\x01H\x00\x12\x11\n\x07\x62oolean\x18\x04 \x01(\x08H\x00\x42\t\n\x07\x63ontentb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17loadgen/wire/jina.proto\x12\x0cloadgen_jina\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1bloadgen/wire/docarray.proto\"\x89\x02\n\x0bStatusProto\x12\x32\n\x04\x63ode\x18\x01 \x01(\x0e\x32$.loadgen_jina.StatusProto.StatusCode\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12;\n\texception\x18\x03 \x01(\x0b\x32(.loadgen_jina.StatusProto.ExceptionProto\x1aN\n\x0e\x45xceptionProto\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04\x61rgs\x18\x02 \x03(\t\x12\x0e\n\x06stacks\x18\x03 \x03(\t\x12\x10\n\x08\x65xecutor\x18\x04 \x01(\t\"$\n\nStatusCode\x12\x0b\n\x07SUCCESS\x10\x00\x12\t\n\x05\x45RROR\x10\x01\"\xa7\x01\n\nRouteProto\x12\x10\n\x08\x65xecutor\x18\x01 \x01(\t\x12.\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x06status\x18\x04 \x01(\x0b\x32\x19.loadgen_jina.StatusProto\"\xce\x01\n\x0bHeaderProto\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12)\n\x06status\x18\x02 \x01(\x0b\x32\x19.loadgen_jina.StatusProto\x12\x1a\n\rexec_endpoint\x18\x03 \x01(\tH\x00\x88\x01\x01\x12\x1c\n\x0ftarget_executor\x18\x04 \x01(\tH\x01\x88\x01\x01\x12\x14\n\x07timeout\x18\x05 \x01(\rH\x02\x88\x01\x01\x42\x10\n\x0e_exec_endpointB\x12\n\x10_target_executorB\n\n\x08_timeout\"\xba\x02\n\x10\x44\x61taRequestProto\x12)\n\x06header\x18\x01 \x01(\x0b\x32\x19.loadgen_jina.HeaderProto\x12+\n\nparameters\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12(\n\x06routes\x18\x03 \x03(\x0b\x32\x18.loadgen_jina.RouteProto\x12=\n\x04\x64\x61ta\x18\x04 \x01(\x0b\x32/.loadgen_jina.DataRequestProto.DataContentProto\x1a\x65\n\x10\x44\x61taContentProto\x12.\n\x04\x64ocs\x18\x01 \x01(\x0b\x32\x1e.loadgen_docarray.DocListProtoH\x00\x12\x14\n\ndocs_bytes\x18\x02 \x01(\x0cH\x00\x42\x0b\n\tdocuments\"f\n\x0e\x45ndpointsProto\x12\x11\n\tendpoints\x18\x01 \x03(\t\x12\x17\n\x0fwrite_endpoints\x18\x02 \x03(\t\x12(\n\x07schemas\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\"\x9a\x01\n\x16\x44\x61taRequestProtoWoData\x12)\n\x06header\x18\x01 \x01(\x0b\x32\x19.loadgen_jina.HeaderProto\x12+\n\nparameters\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12(\n\x06routes\x18\x03 \x03(\x0b\x32\x18.loadgen_jina.RouteProto\"\x86\x01\n\tReplyView\x12)\n\x06header\x18\x01 \x01(\x0b\x32\x19.loadgen_jina.HeaderProto\x12(\n\x06routes\x18\x03 \x03(\x0b\x32\x18.loadgen_jina.RouteProto\x12$\n\x04\x64\x61ta\x18\x04 \x01(\x0b\x32\x16.loadgen_jina.DataView\"G\n\x08\x44\x61taView\x12\'\n\x04\x64ocs\x18\x01 \x01(\x0b\x32\x19.loadgen_jina.DocListView\x12\x12\n\ndocs_bytes\x18\x02 \x01(\x0c\"2\n\x0b\x44ocListView\x12#\n\x04\x64ocs\x18\x01 \x03(\x0b\x32\x15.loadgen_jina.DocView\"}\n\x07\x44ocView\x12-\n\x04\x64\x61ta\x18\x01 \x03(\x0b\x32\x1f.loadgen_jina.DocView.DataEntry\x1a\x43\n\tDataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12%\n\x05value\x18\x02 \x01(\x0b\x32\x16.loadgen_jina.NodeView:\x02\x38\x01\":\n\x08NodeView\x12.\n\tdoc_array\x18\x08 \x01(\x0b\x32\x1b.loadgen_jina.MatchListView\"7\n\nHeaderView\x12)\n\x06header\x18\x01 \x01(\x0b\x32\x19.loadgen_jina.HeaderProto\"\x1d\n\rMatchListView\x12\x0c\n\x04\x64ocs\x18\x01 \x03(\x0c\"7\n\tMatchView\x12*\n\x04\x64\x61ta\x18\x01 \x03(\x0b\x32\x1c.loadgen_jina.MatchEntryView\"F\n\x0eMatchEntryView\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\'\n\x05value\x18\x02 \x01(\x0b\x32\x18.loadgen_jina.ScalarView\"^\n\nScalarView\x12\x0e\n\x04text\x18\x01 \x01(\tH\x00\x12\x11\n\x07integer\x18\x02 \x01(\x05H\x00\x12\x0f\n\x05\x66loat\x18\x03 \x01(\x01H\x00\x12\x11\n\x07\x62oolean\x18\x04 \x01(\x08H\x00\x42\t\n\x07\x63ontentb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -50,28 +50,30 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DATAREQUESTPROTO']._serialized_end=1095
   _globals['_DATAREQUESTPROTO_DATACONTENTPROTO']._serialized_start=994
   _globals['_DATAREQUESTPROTO_DATACONTENTPROTO']._serialized_end=1095
-  _globals['_DATAREQUESTPROTOWODATA']._serialized_start=1098
-  _globals['_DATAREQUESTPROTOWODATA']._serialized_end=1252
-  _globals['_REPLYVIEW']._serialized_start=1255
-  _globals['_REPLYVIEW']._serialized_end=1389
-  _globals['_DATAVIEW']._serialized_start=1391
-  _globals['_DATAVIEW']._serialized_end=1462
-  _globals['_DOCLISTVIEW']._serialized_start=1464
-  _globals['_DOCLISTVIEW']._serialized_end=1514
-  _globals['_DOCVIEW']._serialized_start=1516
-  _globals['_DOCVIEW']._serialized_end=1641
-  _globals['_DOCVIEW_DATAENTRY']._serialized_start=1574
-  _globals['_DOCVIEW_DATAENTRY']._serialized_end=1641
-  _globals['_NODEVIEW']._serialized_start=1643
-  _globals['_NODEVIEW']._serialized_end=1701
-  _globals['_HEADERVIEW']._serialized_start=1703
-  _globals['_HEADERVIEW']._serialized_end=1758
-  _globals['_MATCHLISTVIEW']._serialized_start=1760
-  _globals['_MATCHLISTVIEW']._serialized_end=1789
-  _globals['_MATCHVIEW']._serialized_start=1791
-  _globals['_MATCHVIEW']._serialized_end=1846
-  _globals['_MATCHENTRYVIEW']._serialized_start=1848
-  _globals['_MATCHENTRYVIEW']._serialized_end=1918
-  _globals['_SCALARVIEW']._serialized_start=1920
-  _globals['_SCALARVIEW']._serialized_end=2014
+  _globals['_ENDPOINTSPROTO']._serialized_start=1097
+  _globals['_ENDPOINTSPROTO']._serialized_end=1199
+  _globals['_DATAREQUESTPROTOWODATA']._serialized_start=1202
+  _globals['_DATAREQUESTPROTOWODATA']._serialized_end=1356
+  _globals['_REPLYVIEW']._serialized_start=1359
+  _globals['_REPLYVIEW']._serialized_end=1493
+  _globals['_DATAVIEW']._serialized_start=1495
+  _globals['_DATAVIEW']._serialized_end=1566
+  _globals['_DOCLISTVIEW']._serialized_start=1568
+  _globals['_DOCLISTVIEW']._serialized_end=1618
+  _globals['_DOCVIEW']._serialized_start=1620
+  _globals['_DOCVIEW']._serialized_end=1745
+  _globals['_DOCVIEW_DATAENTRY']._serialized_start=1678
+  _globals['_DOCVIEW_DATAENTRY']._serialized_end=1745
+  _globals['_NODEVIEW']._serialized_start=1747
+  _globals['_NODEVIEW']._serialized_end=1805
+  _globals['_HEADERVIEW']._serialized_start=1807
+  _globals['_HEADERVIEW']._serialized_end=1862
+  _globals['_MATCHLISTVIEW']._serialized_start=1864
+  _globals['_MATCHLISTVIEW']._serialized_end=1893
+  _globals['_MATCHVIEW']._serialized_start=1895
+  _globals['_MATCHVIEW']._serialized_end=1950
+  _globals['_MATCHENTRYVIEW']._serialized_start=1952
+  _globals['_MATCHENTRYVIEW']._serialized_end=2022
+  _globals['_SCALARVIEW']._serialized_start=2024
+  _globals['_SCALARVIEW']._serialized_end=2118
 # @@protoc_insertion_point(module_scope)

@@ -84,6 +84,16 @@ class DataRequestProto(_message.Message):
     data: DataRequestProto.DataContentProto
     def __init__(self, header: _Optional[_Union[HeaderProto, _Mapping]] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., routes: _Optional[_Iterable[_Union[RouteProto, _Mapping]]] = ..., data: _Optional[_Union[DataRequestProto.DataContentProto, _Mapping]] = ...) -> None: ...
 
+class EndpointsProto(_message.Message):
+    __slots__ = ("endpoints", "write_endpoints", "schemas")
+    ENDPOINTS_FIELD_NUMBER: _ClassVar[int]
+    WRITE_ENDPOINTS_FIELD_NUMBER: _ClassVar[int]
+    SCHEMAS_FIELD_NUMBER: _ClassVar[int]
+    endpoints: _containers.RepeatedScalarFieldContainer[str]
+    write_endpoints: _containers.RepeatedScalarFieldContainer[str]
+    schemas: _struct_pb2.Struct
+    def __init__(self, endpoints: _Optional[_Iterable[str]] = ..., write_endpoints: _Optional[_Iterable[str]] = ..., schemas: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+
 class DataRequestProtoWoData(_message.Message):
     __slots__ = ("header", "parameters", "routes")
     HEADER_FIELD_NUMBER: _ClassVar[int]

@@ -81,3 +81,57 @@ def test_loadgen_commands(argv, expected):
     proc = subprocess.run([*LOADGEN, *argv], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2, proc.stderr
     assert expected in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--slo", "/search:p98<1s"], "--slo: '/search:p98<1s': metric 'p98'"),
+    (["--slo", "p99<fast"], "--slo: cannot read 'p99<fast'"),
+    (["--precision", "0"], "--precision: must be a percentage > 0 such as 5%, got '0'"),
+    (["--precision=-5%"], "--precision: must be a percentage > 0"),
+    (["--rate-start", "500", "--rate-max", "100"], "--rate-start: 500 is above --rate-max 100"),
+    (["--window", "0.5"], "--window: 0.5 s is shorter than the report interval 1 s"),
+    (["--workers", "2", "--window", "2"], "--window: 2 s is shorter than the report interval 3 s"),
+    (["--max-windows", "2"], "--max-windows: must be at least 3"),
+    (["--max-time", "5s"], "--max-time: 5 s is shorter than one trial"),
+    (["--rate-factor", "1"], "--rate-factor: must be more than 1"),
+    (["-t", "10s"], "-t: not an option of loadgen capacity"),
+    (["--arrival-rate", "10"], "--arrival-rate: not an option of loadgen capacity"),
+    (["--request-size", "0"], "--request-size: must be a whole number >= 1"),
+    (["--no-such-option", "1"], "unrecognized arguments: --no-such-option"),
+], ids=lambda v: " ".join(v) if isinstance(v, list) else None)
+def test_loadgen_capacity(args, expected):
+    proc = subprocess.run([*LOADGEN, "capacity", "-f", "locustfiles/text.py", "--host", "grpc://127.0.0.1:1", *args],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 2, proc.stderr[-1500:]
+    assert expected in proc.stderr and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--host", "grpc://gw:1"], "--host: loadgen advise restarts the Flow with every topology it tries and cannot "
+                                "restart a remote one"),
+    (["--executor", "decoder"], "--executor: no Executor 'decoder' in image.yml; its Executors are encoder, indexer"),
+    (["--max-processes", "1"], "--max-processes: 1 is below the 2 Executor processes image.yml starts with"),
+    (["--max-processes", "many"], "--max-processes: must be a whole number >= 1, got 'many'"),
+    (["--target-rate", "fast"], "--target-rate: must be a number of requests per second > 0, or max; got 'fast'"),
+    (["--target-rate", "0"], "--target-rate: must be a number of requests per second > 0"),
+    (["--strategy", "random"], "--strategy: unknown strategy 'random'; use greedy or grid"),
+    (["--measure", "guess"], "--measure: unknown measure 'guess'; use trial or search"),
+    (["--flow", "nope"], "--flow: no Flow 'nope'"),
+    (["--flow-replicas", "2"], "--flow-replicas: not an option of loadgen advise"),
+    (["--protocol", "http"], "--protocol: the HTTP gateway returns no per-Executor times"),
+    (["-t", "10s"], "-t: not an option of loadgen advise"),
+], ids=lambda v: " ".join(v) if isinstance(v, list) else None)
+def test_loadgen_advise(args, expected):
+    base = ["--target-rate", "30"] if "--target-rate" not in args else []
+    proc = subprocess.run([*LOADGEN, "advise", *base, *args], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          stdin=subprocess.DEVNULL)
+    assert proc.returncode == 2, proc.stderr[-1500:]
+    assert expected in proc.stderr and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+def test_loadgen_advise_needs_a_target_rate():
+    proc = subprocess.run([*LOADGEN, "advise"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "--target-rate: required" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr

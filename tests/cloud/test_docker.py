@@ -66,8 +66,9 @@ def instructions(path: Path) -> list[tuple[str, str]]:
 
 def test_compose_services_build_contexts_and_ports():
     services = compose()["services"]
-    assert set(services) == {"flow", "master", "worker"}
-    for name, service in services.items():
+    assert set(services) == {"flow", "master", "worker", "prometheus", "grafana"}
+    for name in ("flow", "master", "worker"):
+        service = services[name]
         context = (COMPOSE.parent / service["build"]["context"]).resolve()
         assert context == ROOT and (context / service["build"]["dockerfile"]).is_file(), name
     master, worker = services["master"], services["worker"]

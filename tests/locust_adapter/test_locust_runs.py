@@ -181,7 +181,8 @@ def test_slo_gates_decide_the_exit_code(flow, tmp_path):
     assert met.returncode == 0, met.stderr[-2000:]
     assert "PASS  /search:p99<60s" in met.stdout and "PASS  failures<1%" in met.stdout
     assert [g["passed"] for g in _summary(tmp_path)["slo"]] == [True, True]
-    violated = run_locust([*base, "--slo", "/search:p99<1us", "--slo", "rps>0"], cwd=ROOT)
+    # The same --results-dir again: replacing the first run's results takes --overwrite.
+    violated = run_locust([*base, "--slo", "/search:p99<1us", "--slo", "rps>0", "--overwrite"], cwd=ROOT)
     assert violated.returncode == 3, violated.stderr[-2000:]
     assert "FAIL  /search:p99<1us" in violated.stdout and "PASS  rps>0" in violated.stdout
     gates = _summary(tmp_path)["slo"]

@@ -103,3 +103,34 @@ def test_locusts_own_table_and_csv_carry_the_corrected_latency(fake_gateway, tmp
     for column, key in (("95%", "p95"), ("99%", "p99")):
         assert float(row[column]) == pytest.approx(corrected[key], rel=0.06), column
     assert float(row["95%"]) > 2 * uncorrected["p95"]
+
+
+def _gauges(tmp_path):
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "results/timeseries.csv").read_text())))
+    return [r for r in rows if r["request_type"] == "total" and r["users"] != ""], rows
+
+
+def test_users_and_requests_in_flight_over_time(fake_gateway, tmp_path):
+    """Uniform arrivals every 100 ms into a gateway that answers in 200 ms: 2 requests are in
+    flight at any instant (Little's law: 10/s x 0.2 s; 3 for a moment at each arrival, more
+    only if the shared machine slows the replies), whatever the 20 users."""
+    host, _ = fake_gateway(delay_ms=200.0)
+    proc = run_locust(_open_loop_args(tmp_path, host, rate=10, seconds=6, users=20), cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    totals, rows = _gauges(tmp_path)
+    assert len(totals) >= 4 and {r["users"] for r in totals} == {"20"}
+    steady = [int(r["inflight"]) for r in totals[1:]]
+    assert all(2 <= n <= 4 for n in steady) and np.mean(steady) <= 3.2, steady
+    assert {r["users"] for r in rows if r["elapsed_s"] == totals[2]["elapsed_s"]} == {"20"}, "every row of an interval"
+
+
+def test_in_closed_loop_every_user_is_in_flight(fake_gateway, tmp_path):
+    """5 users against a 200 ms gateway: each spends all but a fraction of a millisecond of its
+    cycle waiting for a reply, so every sample finds 5 in flight."""
+    host, _ = fake_gateway(delay_ms=200.0)
+    args = ["-f", "locustfiles/text.py", "--host", host, "--headless", "-u", "5", "-r", "1000", "-t", "5s",
+            "--task-mix", "search:1", "--request-size", "1", "--top-k", "3", "--results-dir", str(tmp_path / "results")]
+    proc = run_locust(args, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    totals, _ = _gauges(tmp_path)
+    assert len(totals) >= 3 and [(r["users"], r["inflight"]) for r in totals] == [("5", "5")] * len(totals)

@@ -44,6 +44,12 @@ def test_two_workers_send_every_line_exactly_once(fake_gateway, tmp_path):
     assert summary["workers"] == 2 and summary["replay"]["lines_per_pass"] == len(lines)
     names = Counter(line.stat_name for line in lines)
     assert {n: e["requests"] for n, e in summary["endpoints"].items()} == dict(names), "counted per line class"
+    # What was sent, added up over both workers: the file's lines (all text, 4 docs; top_k 10 on /search).
+    sent = summary["replay"]["sent"]
+    assert {(e, n): v["requests"] for e, by_name in sent.items() for n, v in by_name.items()} == \
+        dict(Counter((line.endpoint, line.stat_name) for line in lines))
+    assert summary["task_mix"] == dict(Counter(line.endpoint for line in lines))
+    assert (summary["kind"], summary["request_size"], summary["top_k"]) == ("text", 4, 10)
 
 
 def test_max_requests_with_reuse_file_wraps_around(fake_gateway, tmp_path):
@@ -112,3 +118,36 @@ def test_a_line_name_with_a_comma_and_a_space_keeps_the_report_the_table_and_the
     assert "a,b c" in (results / "report.html").read_text()
     hlog = (results / "histograms.hlog").read_text()
     assert "Tag=grpc:a%2Cb%20c," in hlog
+
+
+MIXED = """\
+# text only, with docs and top_k per line or from the run's options
+/search?kind=text&docs=2&top_k=3&name=short
+/search?kind=text
+/index?kind=text&docs=1
+/search?kind=text&docs=2&top_k=3&name=short
+/index?kind=text&name=bulk&docs=6
+"""
+
+
+@pytest.mark.integration
+def test_a_text_replay_starts_the_text_flow_and_records_what_it_sent(tmp_path):
+    """No --host: the file's kind picks the demo Flow and the pre-indexed documents; summary.json
+    says what the lines sent (their own values, else --request-size 4 and --top-k 5)."""
+    replay = tmp_path / "mixed.replay"
+    replay.write_text(MIXED * 20)
+    proc = run_locust(["-f", "locustfiles/replay.py", "--headless", "-u", "2", "-r", "2", "--replay-file", str(replay),
+                       "--request-size", "4", "--top-k", "5", "--preindex-docs", "40",
+                       "--results-dir", str(tmp_path / "results")], cwd=ROOT, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert list((tmp_path / "results").glob("flow-text-*.log")), "the text demo Flow"
+    assert "pre-indexed 40 text documents" in proc.stderr
+    summary = json.loads((tmp_path / "results/summary.json").read_text())
+    assert summary["kind"] == "text" and summary["request_size"] is None and summary["top_k"] is None
+    assert summary["task_mix"] == {"/index": 40, "/search": 60}
+    assert summary["replay"]["sent"] == {
+        "/index": {"/index": {"requests": 20, "kinds": {"text": 20}, "docs": {"1": 20}, "top_k": {}},
+                   "bulk": {"requests": 20, "kinds": {"text": 20}, "docs": {"6": 20}, "top_k": {}}},
+        "/search": {"/search": {"requests": 20, "kinds": {"text": 20}, "docs": {"4": 20}, "top_k": {"5": 20}},
+                    "short": {"requests": 40, "kinds": {"text": 40}, "docs": {"2": 40}, "top_k": {"3": 40}}}}
+    assert summary["total"]["failures"] == 0

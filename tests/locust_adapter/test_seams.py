@@ -202,9 +202,13 @@ def test_each_flush_writes_one_interval_and_moves_it_into_the_total(tmp_path):
     assert intervals.live().entry("grpc", "/search").requests == 41 and intervals.total.entry("grpc", "/search").requests == 40
     clock.now += 1.0
     intervals.close_series()
-    rows = list(csv.DictReader(io.StringIO((tmp_path / "timeseries.csv").read_text())))
+    all_rows = list(csv.DictReader(io.StringIO((tmp_path / "timeseries.csv").read_text())))
+    rows = [r for r in all_rows if r["request_type"] == "grpc"]
     assert [(r["elapsed_s"], r["requests"], r["rps"]) for r in rows] == [
         ("1.000", "10", "10.000"), ("3.000", "30", "15.000"), ("4.000", "1", "1.000")]
+    totals = [r for r in all_rows if r["request_type"] == "total"]  # one endpoint: the same figures
+    assert [(r["elapsed_s"], r["requests"], r["rps"]) for r in totals] == [
+        (r["elapsed_s"], r["requests"], r["rps"]) for r in rows]
     assert float(rows[2]["max_ms"]) == pytest.approx(500.0)
     assert intervals.total.entry("grpc", "/search").requests == 41
     assert len([line for line in (tmp_path / "histograms.hlog").read_text().splitlines()
@@ -335,7 +339,7 @@ def test_the_replay_share_reports_done_once_when_used_up_with_nothing_in_flight(
 def test_a_renderer_that_raises_costs_only_its_own_output(options_factory, tmp_path, monkeypatch, capsys, broken):
     """summary.json, report.html, the printed table and the --slo exit code are made one by
     one: whatever one of them raises, the others are there and the error names what is missing."""
-    from loadgen.locust_adapter import finish
+    from loadgen.locust_adapter import finish, warmup
     from loadgen.slo import parse_slo
 
     session, _ = _session(options_factory, results_dir=str(tmp_path), slos=(parse_slo("p50<0.001ms"),))
@@ -344,7 +348,7 @@ def test_a_renderer_that_raises_costs_only_its_own_output(options_factory, tmp_p
     for latency_s in (0.010, 0.020, 0.030):
         session.record(_result(latency_s=latency_s))
     session.clock.stop()
-    session.intervals.close_series()
+    warmup.flush(session, local=True, close=True)  # as lifecycle does at quitting
 
     def boom(*_, **__):
         raise RuntimeError("boom")

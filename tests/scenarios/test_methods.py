@@ -82,7 +82,8 @@ def test_a_failing_step_gets_its_methods_on_failure_and_stops_its_job(calls, tmp
 
 def test_every_shipped_method_has_its_parts():
     assert list(METHODS) == ["create_workspace", "update_workspace", "delete_workspace", "start_flow",
-                             "terminate_flow", "index", "query", "upload_to_s3", "download_from_s3", "report"]
+                             "terminate_flow", "index", "query", "find_capacity", "advise", "upload_to_s3", "download_from_s3",
+                             "report", "compare"]
     for method in METHODS.values():
         assert all(isinstance(param, Param) for param in method.params.values())
         assert callable(method.run) and callable(method.finish) and callable(method.order)

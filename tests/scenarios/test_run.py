@@ -38,7 +38,7 @@ def test_smoke_scenario_end_to_end(tmp_path):
     for row in rows:
         assert int(row["requests"]) > 0 and int(row["failures"]) == 0 and row["status"] == "ok"
         assert float(row["req/s"]) > 0 and 0 < float(row["p50 ms"]) <= float(row["p99 ms"])
-        assert float(row["encoder ms"]) > 0 and float(row["indexer ms"]) > 0  # mean time per Executor
+        assert float(row["encoder mean ms"]) > 0 and float(row["indexer mean ms"]) > 0  # mean time per Executor
     point = results / "smoke" / "point1_rep1"
     index = json.loads((point / "02-index" / "summary.json").read_text())
     assert list(index["endpoints"]) == ["/index"] and index["request_size"] == 2
@@ -51,6 +51,7 @@ def test_smoke_scenario_end_to_end(tmp_path):
     data = json.loads((results / "results.json").read_text())
     assert [s["status"] for s in data["steps"]] == ["ok", "ok"] and len(data["table"]) == 2
     assert "03-query" in proc.stdout and "requests" in proc.stdout  # the printed table
+    assert proc.stdout.count("03-query") == 1, "printed once: by the report step, not again at the end"
     assert proc.stderr == ""  # --quiet
 
 
@@ -228,3 +229,29 @@ def test_a_steps_options_come_from_the_scenario_alone(tmp_path, launch_fake_gate
     assert list(summary["endpoints"]) == ["/search"] and summary["slo"] == [] and summary["workers"] == 1
     assert summary["run"]["label"] is None and "match_field" not in summary
     assert [row["status"] for row in table_rows(results)] == ["ok"]
+
+
+TYPO = """
+jobs:
+  typo:
+    steps:
+      - method: query
+        gateway_host: 127.0.0.1
+        gateway_port: {port}
+        execution_time: 30
+        replay_file: {replay}
+"""
+
+
+def test_a_step_sending_an_endpoint_the_flow_lacks_fails_before_its_load(flow, tmp_path):
+    replay = tmp_path / "typo.replay"
+    replay.write_text("/serch?kind=text&docs=1\n")
+    scenario = tmp_path / "typo.yml"
+    scenario.write_text(TYPO.format(port=flow.target.port, replay=replay))
+    started = time.monotonic()
+    proc = loadgen_run(scenario, "--results-dir", tmp_path / "results", "--quiet", timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    assert time.monotonic() - started < 25, "stopped before its 30 s of load"
+    error = [line for line in proc.stderr.splitlines() if line.startswith("loadgen: error:")]
+    assert len(error) == 1 and "does not serve '/serch' (did you mean '/search'?)" in error[0], proc.stderr
+    assert not list((tmp_path / "results").rglob("summary.json"))

@@ -11,7 +11,7 @@ from loadgen.console import Console
 from loadgen.scenarios import job_state as job_state_module
 from loadgen.scenarios import parse_plan
 from loadgen.scenarios.job_state import JobState
-from loadgen.scenarios.locust_step import LoadOutcome, load_status, locust_options
+from loadgen.scenarios.locust_step import LoadOutcome, load_status, locust_options, run_time
 from loadgen.scenarios.model import ScenarioError
 from loadgen.scenarios.runner import run_scenario
 
@@ -183,3 +183,10 @@ def test_locust_options_of_a_replay_step(tmp_path):
     assert argv[1].endswith("locustfiles/replay.py")
     assert argv[argv.index("--replay-file") + 1] == str(ROOT / "scenarios/replay/text-paired.replay")
     assert "--reuse-file" in argv and "--processes" not in argv
+
+
+@pytest.mark.parametrize("seconds, argv", [(120.0, ["-t", "120s"]), (2.5, ["-t", "3s", "--duration", "2.5"])])
+def test_a_fraction_of_a_second_of_execution_time_is_kept(seconds, argv):
+    """Locust's -t takes whole seconds only (``-t 2.5s`` stops the step with its usage error);
+    loadgen's --duration stops the run at the fraction."""
+    assert run_time(seconds) == argv

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from loadgen.scenarios.methods import index_query, report, s3, start_flow, terminate_flow, workspace
+from loadgen.scenarios.methods import (advise, compare, find_capacity, index_query, report, s3, start_flow, terminate_flow,
+                                     workspace)
 from loadgen.scenarios.methods.base import Method, Preceding, StepFailed, StepRun, StepSource
 from loadgen.scenarios.model import Step
 
@@ -24,9 +25,12 @@ METHODS: dict[str, Method] = {
     "terminate_flow": terminate_flow.METHOD,
     "index": index_query.INDEX,
     "query": index_query.QUERY,
+    "find_capacity": find_capacity.METHOD,
+    "advise": advise.METHOD,
     "upload_to_s3": s3.UPLOAD,
     "download_from_s3": s3.DOWNLOAD,
     "report": report.METHOD,
+    "compare": compare.METHOD,
 }
 
 

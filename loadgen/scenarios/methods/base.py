@@ -63,6 +63,7 @@ class StepRun:
     console: Any  # the run's Console: line(), error(), progress(), end_progress(), results()
     record: Callable[[Any], None]  # adds a StepResult to the results table (and writes it)
     save: Callable[[], list[dict[str, Any]]]  # writes the results files; returns the table's rows
+    regressed: Callable[[list[str]], None]  # a compare step reports its regressions (one line each): exit code 4
 
 
 def _unchanged(kwargs: dict, source: StepSource) -> dict:

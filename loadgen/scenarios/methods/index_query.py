@@ -12,6 +12,7 @@ from typing import Any, Optional
 
 from loadgen.config import GRPC_MODES, IMAGE_DTYPES, PROTOCOLS, parse_headers
 from loadgen.errors import ConfigError
+from loadgen.observe.settings import parse_sources
 from loadgen.pacing import parse_arrival_rate
 from loadgen.replay import check_file
 from loadgen.scenarios.inputs import check_inputs, check_on_always, default_inputs
@@ -44,6 +45,13 @@ def headers(value: Any, where: Where) -> tuple[str, ...]:
     return tuple(items)
 
 
+def server_metrics(value: Any, where: Where) -> str:
+    """``--server-metrics`` items (URLs, ``pid:PID``, ``off``) as its comma-separated text."""
+    spec = ",".join(strings(value, where))
+    config_value(lambda given: parse_sources(given, option="server_metrics"), spec, where)
+    return spec
+
+
 def arrival_rate(value: Any, where: Where) -> str:
     rate = text(value, where).strip()
     config_value(parse_arrival_rate, rate, where)
@@ -58,6 +66,7 @@ PARAMS = {
     "arrival_rate": Param(arrival_rate), "replay_file": Param(text), "slo": Param(slos, ()),
     "workers": Param(whole(1)), "grpc_mode": Param(choice(*GRPC_MODES), "unary"), "timeout": Param(seconds, 30.0),
     "headers": Param(headers, ()), "image_dtype": Param(choice(*IMAGE_DTYPES)),
+    "server_metrics": Param(server_metrics),
 }
 
 
@@ -121,6 +130,8 @@ def order(step: Step, before: Preceding) -> None:
 def run(ctx: StepRun) -> None:
     """Run the step through Locust; its figures join the table."""
     step, kwargs = ctx.step, ctx.step.kwargs
+    if kwargs.get("server_metrics") is None and kwargs["gateway_host"] is None and ctx.state.flow is not None:
+        kwargs = {**kwargs, "server_metrics": f"pid:{ctx.state.flow.proc.pid}"}  # the job's Flow: its metrics, CPU
     argv = locust_options(step.method, kwargs, target=ctx.state.target(kwargs), results_dir=ctx.step_dir)
     total = kwargs["execution_time"]
     label = f"{step.method} ({ctx.point.label})"

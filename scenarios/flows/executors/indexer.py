@@ -30,6 +30,8 @@ class NumpyIndexer(Executor):
     @requests(on='/index')
     def index(self, docs: DocList[LoadDoc], **kwargs) -> DocList[LoadDoc]:
         self._check(docs)
+        if not docs:  # e.g. loadgen's endpoint check over websocket: nothing to store
+            return docs
         vectors = np.stack([np.asarray(d.embedding, dtype=np.float32) for d in docs])
         self._chunks.append(vectors)
         self._ids.extend(d.id for d in docs)
@@ -39,6 +41,8 @@ class NumpyIndexer(Executor):
     def search(self, docs: DocList[LoadDoc], parameters: dict, **kwargs) -> DocList[LoadDoc]:
         self._check(docs)
         top_k = int((parameters or {}).get('top_k', self._default_top_k))
+        if not docs:
+            return docs
         matrix = self._index_matrix()
         queries = np.stack([np.asarray(d.embedding, dtype=np.float32) for d in docs])
         scores = queries @ matrix.T if len(matrix) else np.zeros((len(docs), 0))
