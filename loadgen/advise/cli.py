@@ -16,7 +16,6 @@ from dataclasses import replace
 from typing import Any, Optional
 
 from loadgen.advise.config import AdviseConfig, check
-from loadgen.advise.driver import advise, exit_code, results_dir_default
 from loadgen.advise.flow_yaml import read_flow
 from loadgen.advise.report import answer, fragment, table_rows
 from loadgen.capacity.cli import add_options, build_config, check_locust_options
@@ -54,6 +53,7 @@ def add_command(commands: argparse._SubParsersAction) -> None:
 
 def advise_command(args: argparse.Namespace) -> int:
     """Check every option, then measure topology after topology."""
+    from loadgen.advise.driver import advise, exit_code  # measuring needs psutil: not imported for --help
     config = build_advice(args, getattr(args, "extra", []))
     signal.signal(signal.SIGTERM, _interrupt)
     console = Console(quiet=args.quiet)
@@ -80,6 +80,7 @@ def build_advice(args: argparse.Namespace, extra: list[str]) -> AdviseConfig:
                           "remote one; give --flow (image, text or a Flow YAML) instead")
     flow = read_flow(flow_yaml(args.flow))
     args.locustfile = args.locustfile or str(locustfile_path(args.kind or ("text" if args.flow == "text" else "image")))
+    from loadgen.advise.driver import results_dir_default
     args.results_dir = args.results_dir or str(results_dir_default())
     target = target_rate(args.target_rate)
     capacity = build_config(args, extra, command="advise")

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 from loadgen.advise.config import MEASURES, STRATEGIES, AdviseConfig, check
-from loadgen.advise.driver import advise
 from loadgen.advise.flow_yaml import read_flow
 from loadgen.advise.report import answer, fragment
 from loadgen.config import TargetConfig
@@ -114,6 +113,7 @@ def advise_config(kwargs: dict, *, flow_path: Path, argv: tuple[str, ...], resul
 
 def run(ctx: StepRun) -> None:
     """The advice, into the step's directory; its answer joins the table."""
+    from loadgen.advise.driver import advise  # measuring needs psutil: not imported to validate a scenario
     kwargs = ctx.step.kwargs
     base = {**kwargs, "execution_time": 1.0, "arrival_rate": None, "slo": (), "num_clients": 1}
     argv = without_host(locust_options("query", base, target=PLACEHOLDER, results_dir=ctx.step_dir))
