@@ -45,7 +45,7 @@ def main() -> None:
     locust = subprocess.Popen([str(Path(sys.executable).parent / "locust"), "-f", "locustfiles/image.py", "--headless",
                                "-u", str(args.users), "-r", str(args.users), "-t", f"{seconds}s",
                                "--host", f"grpc://127.0.0.1:{port}", "--image-shape", "64,64,3", "--top-k", "3",
-                               "--results-dir", "results/bench/memory-run", "--only-summary"],
+                               "--results-dir", "results/bench/memory-run", "--only-summary", "--overwrite"],
                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     samples = []
     try:

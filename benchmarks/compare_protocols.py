@@ -107,7 +107,7 @@ def locust_command(scenario: Scenario, size: int | str, host: str, results_dir: 
         "-u", str(scenario.users), "-r", str(SPAWN_RATE), "-t", f"{scenario.duration_s}s", "-H", host,
         "--task-mix", f"{scenario.endpoint.lstrip('/')}:1", "--request-size", str(size),
         "--top-k", str(scenario.top_k), "--grpc-mode", scenario.grpc_mode, "--preindex-docs", "0",
-        "--results-dir", str(results_dir), "--only-summary", "--loglevel", "WARNING",
+        "--results-dir", str(results_dir), "--overwrite", "--only-summary", "--loglevel", "WARNING",
     ]
 
 

@@ -43,7 +43,8 @@ def locust_options(args):
     """Locust's parsed options, including loadgen's (registered by the locustfile)."""
     argv = ["-f", str(LOCUSTFILE), "--headless", "-H", args.host, "--grpc-mode", args.grpc_mode,
             "--task-mix", "search:1", "--request-size", "10", "--top-k", "10", "--preindex-docs", "0",
-            "--results-dir", args.results_dir or str(ROOT / "results" / "bench" / "loadgen")]
+            "--results-dir", args.results_dir or str(ROOT / "results" / "bench" / "loadgen"),
+            "--overwrite"]  # every round and every make bench replaces the last one's files
     return get_parser(default_config_files=[]).parse_args(argv)
 
 
