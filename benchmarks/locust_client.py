@@ -45,6 +45,8 @@ def locust_options(args):
             "--task-mix", "search:1", "--request-size", "10", "--top-k", "10", "--preindex-docs", "0",
             "--results-dir", args.results_dir or str(ROOT / "results" / "bench" / "loadgen"),
             "--overwrite"]  # every round and every make bench replaces the last one's files
+    if args.skip_host_check:
+        argv.append("--skip-host-check")
     return get_parser(default_config_files=[]).parse_args(argv)
 
 
@@ -86,6 +88,9 @@ def main() -> None:
     parser = client_parser(__doc__.splitlines()[0])
     parser.add_argument("--grpc-mode", choices=("unary", "stream"), default="unary")
     parser.add_argument("--results-dir", help="loadgen's summary and time series go here (default results/bench/loadgen)")
+    parser.add_argument("--skip-host-check", action="store_true",
+                        help="do not ask the gateway which endpoints it serves (the fake gateway's websocket "
+                             "replies carry no Executor route to tell)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     emit(measure(start_environment(args), args))
