@@ -20,12 +20,12 @@ from gevent import monkey
 
 monkey.patch_all()  # first, as Locust does on import
 
-import gevent  # noqa: E402
 import grpc  # noqa: E402
 import grpc.experimental.gevent  # noqa: E402
 
 from bench_flow import search_pool  # noqa: E402
-from bench_window import Tally, Window, client_parser, emit  # noqa: E402
+from bench_window import Tally, client_parser, emit  # noqa: E402
+from gevent_window import measure_greenlets  # noqa: E402
 from loadgen.config import TargetConfig  # noqa: E402
 from loadgen.pools import RequestPool  # noqa: E402
 from loadgen.protocols.grpc import CHANNEL_OPTIONS, UNARY_PATH  # noqa: E402
@@ -49,14 +49,7 @@ def worker(address: str, pool: RequestPool, tally: Tally) -> None:
 def measure(args) -> dict:
     """Run the load; return the window's result (see the module docstring)."""
     pool, address, tally = search_pool(), TargetConfig.from_url(args.host).address, Tally()
-    greenlets = [gevent.spawn(worker, address, pool, tally) for _ in range(args.users)]
-    window = Window(tally.counts)
-    window.run(gevent.sleep, warmup_s=args.warmup, duration_s=args.duration)
-    crashed = [g for g in greenlets if g.dead and g.exception is not None]
-    for g in crashed:
-        tally.errors[f"worker crashed: {g.exception!r}"[:200]] += 1
-    gevent.killall(greenlets, timeout=5)
-    return window.result(errors=dict(tally.errors), crashed=len(crashed))
+    return measure_greenlets(worker, (address, pool, tally), tally, args)
 
 
 def main() -> None:

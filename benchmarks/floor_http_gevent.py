@@ -25,7 +25,8 @@ from geventhttpclient import HTTPClient  # noqa: E402
 from geventhttpclient.response import HTTPParseError  # noqa: E402
 
 from bench_flow import search_pool  # noqa: E402
-from bench_window import Tally, Window, client_parser, emit  # noqa: E402
+from bench_window import Tally, client_parser, emit  # noqa: E402
+from gevent_window import measure_greenlets  # noqa: E402
 from loadgen.config import TargetConfig  # noqa: E402
 from loadgen.pools import RequestPool  # noqa: E402
 from loadgen.protocols.http import JSON_HEADERS  # noqa: E402
@@ -56,14 +57,7 @@ def worker(target: TargetConfig, pool: RequestPool, tally: Tally) -> None:
 def measure(args) -> dict:
     """Run the load; return the window's result (see the module docstring)."""
     pool, target, tally = search_pool("json"), TargetConfig.from_url(args.host), Tally()
-    greenlets = [gevent.spawn(worker, target, pool, tally) for _ in range(args.users)]
-    window = Window(tally.counts)
-    window.run(gevent.sleep, warmup_s=args.warmup, duration_s=args.duration)
-    crashed = [g for g in greenlets if g.dead and g.exception is not None]
-    for g in crashed:
-        tally.errors[f"worker crashed: {g.exception!r}"[:200]] += 1
-    gevent.killall(greenlets, timeout=5)
-    return window.result(errors=dict(tally.errors), crashed=len(crashed))
+    return measure_greenlets(worker, (target, pool, tally), tally, args)
 
 
 def main() -> None:

@@ -29,7 +29,8 @@ from websockets.exceptions import WebSocketException  # noqa: E402
 from websockets.sync.client import connect  # noqa: E402
 
 from bench_flow import search_pool  # noqa: E402
-from bench_window import Tally, Window, client_parser, emit  # noqa: E402
+from bench_window import Tally, client_parser, emit  # noqa: E402
+from gevent_window import measure_greenlets  # noqa: E402
 from loadgen.pools import RequestPool  # noqa: E402
 from loadgen.protocols.websocket import END_OF_STREAM  # noqa: E402
 
@@ -56,16 +57,7 @@ def worker(url: str, pool: RequestPool, tally: Tally, stop: gevent.event.Event) 
 def measure(args) -> dict:
     """Run the load; return the window's result (see the module docstring)."""
     pool, url, tally, stop = search_pool(), args.host.rstrip("/") + "/", Tally(), gevent.event.Event()
-    greenlets = [gevent.spawn(worker, url, pool, tally, stop) for _ in range(args.users)]
-    window = Window(tally.counts)
-    window.run(gevent.sleep, warmup_s=args.warmup, duration_s=args.duration)
-    crashed = [g for g in greenlets if g.dead and g.exception is not None]
-    for g in crashed:
-        tally.errors[f"worker crashed: {g.exception!r}"[:200]] += 1
-    stop.set()
-    gevent.joinall(greenlets, timeout=GRACE_S)
-    gevent.killall(greenlets, timeout=5)
-    return window.result(errors=dict(tally.errors), crashed=len(crashed))
+    return measure_greenlets(worker, (url, pool, tally, stop), tally, args, stop=stop, grace_s=GRACE_S)
 
 
 def main() -> None:

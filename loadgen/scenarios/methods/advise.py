@@ -92,11 +92,7 @@ def finish(kwargs: dict, source: StepSource) -> dict:
 
 def order(step: Step, before: Preceding) -> None:
     """``file:`` must have been copied into the workspace; the step leaves no Flow running."""
-    file = step.kwargs["file"]
-    if file is not None and Path(file).parts[0] not in before.workspace:
-        raise ScenarioError(step.at("file"), f"{file!r} is not in the workspace "
-                                             f"({', '.join(sorted(before.workspace)) or 'none yet'}); "
-                                             f"create_workspace with it first")
+    start_flow.check_file_in_workspace(step, before)
 
 
 def advise_config(kwargs: dict, *, flow_path: Path, argv: tuple[str, ...], results_dir: Any = None) -> AdviseConfig:

@@ -65,12 +65,18 @@ def flow_spec(flow: str, base_dir: Path, where: Where) -> str:
 
 def order(step: Step, before: Preceding) -> None:
     """``file:`` must have been copied into the workspace; the Flow serves the steps after it."""
+    check_file_in_workspace(step, before)
+    before.flow = step
+
+
+def check_file_in_workspace(step: Step, before: Preceding) -> None:
+    """A step's ``file:`` (a Flow YAML in the workspace) must have been copied there by an
+    earlier ``create_workspace``. :raises ScenarioError: naming the key."""
     file = step.kwargs["file"]
     if file is not None and Path(file).parts[0] not in before.workspace:
         raise ScenarioError(step.at("file"), f"{file!r} is not in the workspace "
                                              f"({', '.join(sorted(before.workspace)) or 'none yet'}); "
                                              f"create_workspace with it first")
-    before.flow = step
 
 
 def run(ctx: StepRun) -> None:
