@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import threading
 import time
 from typing import Optional, Sequence
 
@@ -205,6 +206,10 @@ def _interrupt(*_: object) -> None:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of the ``loadgen`` console script; returns the exit code."""
+    if threading.current_thread() is threading.main_thread():
+        # Ctrl-C (SIGINT) stops every command, even one started where SIGINT is ignored (a
+        # background job of a script: Python then leaves it ignored and `kill -INT` does nothing)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra and not getattr(args, "accepts_extra", False):

@@ -45,11 +45,18 @@ def test_stop_frees_the_port(tmp_path):
         assert sock.connect_ex(("127.0.0.1", port)) != 0
 
 
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 @pytest.mark.integration
 def test_loadgen_flow_up_serves_until_ctrl_c(tmp_path):
+    """Started with SIGINT ignored, as a script's background job starts it: Ctrl-C
+    (``kill -INT``) still stops it."""
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "loadgen", "flow", "up", "--flow", "text", "--port", str(port),
-                             "--log-dir", str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             "--log-dir", str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_ignore_sigint)
     try:
         line = proc.stdout.readline()
         assert f"ready at grpc://127.0.0.1:{port}" in line, proc.stderr.read() if proc.poll() is not None else line
