@@ -13,6 +13,7 @@ is common: the child is a tiny Python that changes directory, then ``exec``s the
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -43,6 +44,14 @@ class Spawned:
                 self.returncode = os.waitstatus_to_exitcode(status)
         return self.returncode
 
+    def kill(self) -> None:
+        """SIGKILL, unless it has exited already."""
+        if self.poll() is None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
     def wait(self, timeout: Optional[float] = None) -> int:
         """Wait for the exit (polling; cooperative under gevent). :raises subprocess.TimeoutExpired:"""
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -58,8 +67,16 @@ def spawn(argv: Sequence[str], *, python: Path, cwd: Path, env: Mapping[str, str
     stdout and stderr into ``log_path`` (a new file); ``python`` runs the trampoline.
     :raises OSError: when the trampoline cannot be started."""
     with open(log_path, "wb") as log:
-        actions = [(os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-                   (os.POSIX_SPAWN_DUP2, log.fileno(), 1), (os.POSIX_SPAWN_DUP2, log.fileno(), 2)]
-        args = [str(python), "-c", TRAMPOLINE, str(cwd), *map(str, argv)]
-        pid = os.posix_spawn(str(python), args, dict(env), file_actions=actions, setsid=True)
+        return spawn_into(argv, python=python, cwd=cwd, env=env, out_fd=log.fileno(), new_session=True)
+
+
+def spawn_into(argv: Sequence[str], *, python: Path, cwd: Path, env: Mapping[str, str], out_fd: int,
+               new_session: bool = False) -> Spawned:
+    """Start ``argv`` (``argv[0]`` a path) in ``cwd``, stdin from /dev/null, stdout and stderr
+    into the open file descriptor ``out_fd`` (e.g. a log shared with the caller); in a session
+    of its own with ``new_session``. :raises OSError: when the trampoline cannot be started."""
+    actions = [(os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+               (os.POSIX_SPAWN_DUP2, out_fd, 1), (os.POSIX_SPAWN_DUP2, out_fd, 2)]
+    args = [str(python), "-c", TRAMPOLINE, str(cwd), *map(str, argv)]
+    pid = os.posix_spawn(str(python), args, dict(env), file_actions=actions, setsid=new_session)
     return Spawned(pid, argv)

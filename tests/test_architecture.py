@@ -67,6 +67,23 @@ def test_boto3_only_under_cloud():
     assert offenders == []
 
 
+def test_child_processes_only_through_posix_spawn():
+    """A process that has used gRPC must not fork: gRPC's fork handlers abort the child now and
+    then (a Locust worker that never connects, a Flow that dies at start). Children are started
+    by loadgen/spawn.py (posix_spawn) only; no subprocess, os.fork or multiprocessing elsewhere."""
+    offenders = []
+    for path in _sources():
+        for node in ast.walk(_tree(path)):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and (
+                    (node.value.id == "subprocess" and node.attr in {"Popen", "run", "call", "check_call",
+                                                                     "check_output", "getoutput"})
+                    or (node.value.id == "os" and node.attr in {"fork", "forkpty", "system", "popen"})):
+                offenders.append(f"{_where(path)}:{node.lineno} {node.value.id}.{node.attr}")
+        if "multiprocessing" in _imports(path):
+            offenders.append(f"{_where(path)} imports multiprocessing")
+    assert offenders == []
+
+
 def test_rich_only_in_the_console():
     users = [_where(p) for p in _sources() if "rich" in _imports(p)]
     assert users == ["loadgen/console.py"]

@@ -41,6 +41,7 @@ from locust.argument_parser import get_empty_argument_parser, setup_parser_argum
 from locust.env import Environment
 from locust.event import Events
 
+from loadgen.spawn import Spawned, spawn_into
 from loadgen.config import PROTOCOLS
 from loadgen.ports import free_port
 from loadgen.locust_adapter.options import add_arguments
@@ -174,7 +175,7 @@ class _Fleet:
         self.port = free_port() if run.workers else 0
         self.argv = [sys.executable, "-m", "locust", "-f", locustfile, "--worker", "--master-host",
                      "127.0.0.1", "--master-port", str(self.port)]
-        self.procs: list[subprocess.Popen] = []
+        self.procs: list[Spawned] = []
 
     def runner(self, env: Environment) -> Any:
         if not self.workers:
@@ -183,8 +184,12 @@ class _Fleet:
 
     def start_workers(self) -> None:
         env = environment_without_options()  # the master sends them the step's options
-        self.procs = [subprocess.Popen(self.argv, stdout=self.log, stderr=subprocess.STDOUT, env=env,
-                                       stdin=subprocess.DEVNULL) for _ in range(self.workers)]
+        # posix_spawn, not Popen: gevent's Popen forks this process, which has used gRPC, and
+        # gRPC's fork handlers abort a child now and then (loadgen/spawn.py): a worker that
+        # never connects
+        self.log.flush()
+        self.procs = [spawn_into(self.argv, python=Path(sys.executable), cwd=Path.cwd(), env=env,
+                                 out_fd=self.log.fileno()) for _ in range(self.workers)]
 
     def ready(self, runner: Any) -> bool:
         """Wait until every worker has connected (False after WORKERS_READY_TIMEOUT_S)."""
