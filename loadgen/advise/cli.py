@@ -10,7 +10,6 @@ Locust run as is, checked once before anything runs. The advisor starts the Flow
 from __future__ import annotations
 
 import argparse
-import re
 import signal
 from dataclasses import replace
 from typing import Any, Optional
@@ -18,14 +17,13 @@ from typing import Any, Optional
 from loadgen.advise.config import AdviseConfig, check
 from loadgen.advise.flow_yaml import read_flow
 from loadgen.advise.report import answer, fragment, table_rows
-from loadgen.capacity.cli import add_options, build_config, check_locust_options
+from loadgen.capacity.cli import add_options, build_config, check_locust_options, percent_or_none, whole
 from loadgen.console import Console
 from loadgen.errors import ConfigError, RunError
 from loadgen.flowctl import flow_yaml
 from loadgen.home import locustfile_path
 
 AUTO_PREINDEX_DOCS = 1000
-_PERCENT = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*%?\s*\Z")
 
 
 def add_command(commands: argparse._SubParsersAction) -> None:
@@ -85,7 +83,7 @@ def build_advice(args: argparse.Namespace, extra: list[str]) -> AdviseConfig:
     target = target_rate(args.target_rate)
     capacity = build_config(args, extra, command="advise")
     config = AdviseConfig(flow=flow, capacity=capacity, target_rate=target,
-                          max_processes=_whole(args.max_processes, "--max-processes"),
+                          max_processes=whole(args.max_processes, "--max-processes", 1),
                           executors=tuple(args.executor), strategy=args.strategy, allow_shards=args.allow_shards,
                           min_gain=_share(args.min_gain, "--min-gain"), measure=args.measure,
                           results_dir=capacity.results_dir)
@@ -117,22 +115,12 @@ def target_rate(text: Any, option: str = "--target-rate") -> Optional[float]:
     return value
 
 
-def _whole(text: Any, option: str) -> int:
-    try:
-        value = int(str(text).strip())
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise ConfigError(f"{option}: must be a whole number >= 1, got {text!r}")
-    return value
-
-
 def _share(text: Any, option: str) -> float:
     """``10%`` or ``10`` -> 0.1 (0 allowed: any improvement is enough)."""
-    match = _PERCENT.match(str(text))
-    if match is None:
+    share = percent_or_none(text)
+    if share is None:
         raise ConfigError(f"{option}: must be a percentage such as 10%, got {text!r}")
-    return float(match.group(1)) / 100.0
+    return share
 
 
 def _interrupt(*_: object) -> None:

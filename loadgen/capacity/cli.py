@@ -100,7 +100,7 @@ def build_config(args: argparse.Namespace, extra: list[str], *, command: str = "
     interval = max(_number(args.report_interval, "--report-interval"), WORKER_REPORT_INTERVAL_S if workers else 0)
     windows = WindowConfig(warmup_s=_duration(args.trial_warmup, "--trial-warmup", zero=True),
                            window_s=_duration(args.window, "--window"), stability=_percent(args.stability, "--stability"),
-                           max_windows=_whole(args.max_windows, "--max-windows", 1), interval_s=interval)
+                           max_windows=whole(args.max_windows, "--max-windows", 1), interval_s=interval)
     config = CapacityConfig(load=_load(args, extra, workers), windows=windows, search=_search(args),
                             slos=tuple(parse_slo(text) for text in args.slo),
                             max_time_s=_duration(args.max_time, "--max-time"),
@@ -123,7 +123,7 @@ def _load(args: argparse.Namespace, extra: list[str], workers: int) -> LoadConfi
     kind = args.kind or ("text" if Path(args.locustfile).stem == "text" else "image")
     if kind not in ("image", "text"):
         raise ConfigError(f"--kind: unknown kind {kind!r}; use image or text")
-    users = _whole(args.users, "-u", 1) if args.users is not None else None
+    users = whole(args.users, "-u", 1) if args.users is not None else None
     return LoadConfig(argv=argv, kind=kind, workers=workers, users=users)
 
 
@@ -132,7 +132,7 @@ def _workers(args: argparse.Namespace) -> int:
         raise ConfigError("--processes/--workers: give one of them (both run a master plus N worker processes)")
     given = args.processes if args.processes is not None else args.workers
     option = "--processes" if args.processes is not None else "--workers"
-    return _whole(given, option, 1) if given is not None else 0
+    return whole(given, option, 1) if given is not None else 0
 
 
 def check_locust_options(load: LoadConfig) -> Any:
@@ -184,7 +184,8 @@ def _number(text: Optional[str], option: str) -> float:
     return value
 
 
-def _whole(text: Any, option: str, minimum: int) -> int:
+def whole(text: Any, option: str, minimum: int) -> int:
+    """A whole number >= ``minimum`` (also ``loadgen advise``'s). :raises ConfigError:"""
     try:
         value = int(str(text).strip())
     except ValueError:
@@ -196,10 +197,16 @@ def _whole(text: Any, option: str, minimum: int) -> int:
 
 def _percent(text: str, option: str) -> float:
     """``5%`` or ``5`` -> 0.05. :raises ConfigError: not a percentage > 0."""
-    match = _PERCENT.match(str(text))
-    if match is None or not float(match.group(1)) > 0:
+    share = percent_or_none(text)
+    if share is None or not share > 0:
         raise ConfigError(f"{option}: must be a percentage > 0 such as 5%, got {text!r}")
-    return float(match.group(1)) / 100.0
+    return share
+
+
+def percent_or_none(text: Any) -> Optional[float]:
+    """``5%`` or ``5`` -> 0.05 (0 included); None when ``text`` is not a percentage."""
+    match = _PERCENT.match(str(text))
+    return None if match is None else float(match.group(1)) / 100.0
 
 
 def _duration(text: str, option: str, *, zero: bool = False) -> float:
