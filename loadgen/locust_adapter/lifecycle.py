@@ -8,7 +8,8 @@ Lifecycle (master/local process unless noted):
   load-generating processes build the request pools (encoding happens here, never in a
   timed span), the open-loop turns and the replay share; on the master/local process start
   the time series and arm ``--duration`` and the end of a replay.
-- ``report_to_master`` (worker) / ``worker_report`` (master): :mod:`~loadgen.locust_adapter.distributed`.
+- each interval's end (master): every worker is asked for its metrics and answers at once
+  (:mod:`~loadgen.locust_adapter.distributed`); Locust's own ``worker_report`` carries only its stats.
 - ``test_stopping`` / ``test_stop``: stop the self-check (:mod:`~loadgen.locust_adapter.monitor`);
   at ``test_stop`` stop the clock (a worker ships its final report).
 - ``quitting``: Locust fires it in reverse order of registration, so the master's own
@@ -56,7 +57,6 @@ def register(events: Any, *, kind: str = "image") -> None:
     events.test_start.add_listener(_on_test_start)
     events.test_stopping.add_listener(_on_test_stopping)
     events.test_stop.add_listener(_on_test_stop)
-    events.report_to_master.add_listener(_on_report_to_master)
     events.worker_report.add_listener(_on_worker_report)
     events.quitting.add_listener(lambda environment, **_: _on_quitting(environment))
     # Locust prints its own final tables after `quitting`; ours go last, at `quit`.
@@ -80,10 +80,13 @@ def _on_init(environment: Any, runner: Any, kind: str) -> None:
     attach(environment, session)
     if isinstance(runner, WorkerRunner):
         runner.register_message(warmup.END_MESSAGE, lambda **_: warmup.end(
-            session, role="worker", send_report=lambda: distributed.send_final_report(runner)))
+            session, role="worker", send_report=lambda: distributed.send_report(runner, lambda: _report(session))))
+        runner.register_message(distributed.TICK_MESSAGE, lambda msg, **_: distributed.send_report(
+            runner, lambda: _report(session), msg.data))
         return  # the master sends the host and the options with the spawn message
     if isinstance(runner, MasterRunner):
         distributed.finish_reports_before_quit(runner, session.fleet)
+        runner.register_message(distributed.REPORT_MESSAGE, lambda msg, **_: _take_report(session, msg.node_id, msg.data))
     web_ui = getattr(environment, "web_ui", None)
     if web_ui is not None:
         hdr_tab.install(web_ui, session)
@@ -143,7 +146,7 @@ def _on_test_start(environment: Any, **_: Any) -> None:
         _start_load_generation(session)
         _stop_monitor(session)
         session.monitor = ProcessMonitor(session.intervals)  # after the pools: building them is not load
-    warmup.arm(session, role=_role(runner), send_report=lambda: distributed.send_final_report(runner),
+    warmup.arm(session, role=_role(runner), send_report=lambda: distributed.send_report(runner, lambda: _report(session)),
                tell_workers=lambda: runner.send_message(warmup.END_MESSAGE))
     if not isinstance(runner, WorkerRunner):
         _start_series(session)
@@ -215,6 +218,9 @@ def _stop_ticker(session: Session) -> None:
 
 def _tick(session: Session) -> None:
     runner = session.environment.runner
+    if isinstance(runner, MasterRunner):  # the interval ends when every worker has sent its delta
+        session.rounds.ask(runner)
+        session.rounds.wait()
     warmup.flush(session, local=not isinstance(runner, MasterRunner), gauges=_gauges(session, runner))
     observing.on_tick(session)  # after the flush: the exporter shows the interval just flushed
     if isinstance(runner, MasterRunner):
@@ -269,30 +275,37 @@ def _on_test_stop(environment: Any, **_: Any) -> None:
     _stop_monitor(session)
     session.clock.stop()
     if isinstance(environment.runner, WorkerRunner):
-        distributed.send_final_report(environment.runner)
+        distributed.send_report(environment.runner, lambda: _report(session))
 
 
 # -- reports between processes ----------------------------------------------------------------
-def _on_report_to_master(client_id: str, data: dict, **_: Any) -> None:
-    session = current_session()
-    if session is not None:  # none before init finished (e.g. init failed): nothing measured yet
-        distributed.ship(session.intervals, data)
-        warmup.tag_report(session.phases, session.monitor, data)
-        data[INFLIGHT_KEY] = session.inflight
-        if session.replay_sent.entries:  # a delta, like the metrics
-            sent, session.replay_sent = session.replay_sent, SentTally()
-            data[REPLAY_SENT_KEY] = sent.encode()
+def _report(session: Session) -> dict[str, Any]:
+    """Worker: what it measured since its previous report, and what travels with it."""
+    data: dict[str, Any] = {}
+    distributed.ship(session.intervals, data)
+    warmup.tag_report(session.phases, session.monitor, data)
+    data[INFLIGHT_KEY] = session.inflight
+    if session.replay_sent.entries:  # a delta, like the metrics
+        sent, session.replay_sent = session.replay_sent, SentTally()
+        data[REPLAY_SENT_KEY] = sent.encode()
+    return data
+
+
+def _take_report(session: Session, client_id: str, data: dict) -> None:
+    """Master: a worker's report into the current interval, its phase and the gauges."""
+    metrics = distributed.receive(session.intervals, session.fleet, client_id, data)
+    warmup.route_report(session.phases, client_id, data, metrics)
+    session.replay_sent.merge(SentTally.decode(data.get(REPLAY_SENT_KEY)))
+    if INFLIGHT_KEY in data:
+        session.workers_inflight[client_id] = int(data[INFLIGHT_KEY])
+    session.rounds.answered(client_id, data.get(distributed.ROUND_KEY))
 
 
 def _on_worker_report(client_id: str, data: dict, **_: Any) -> None:
+    """Master: Locust's own report (its stats; loadgen's metrics come in :func:`_take_report`)."""
     session = current_session()
     if session is not None:
         stats_rows.prepare_report(session.environment.stats, data)  # before Locust's listener merges it
-        metrics = distributed.receive(session.intervals, session.fleet, client_id, data)
-        warmup.route_report(session.phases, client_id, data, metrics)
-        session.replay_sent.merge(SentTally.decode(data.get(REPLAY_SENT_KEY)))
-        if INFLIGHT_KEY in data:
-            session.workers_inflight[client_id] = int(data[INFLIGHT_KEY])
 
 
 # -- the end ----------------------------------------------------------------------------------

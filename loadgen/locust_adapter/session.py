@@ -27,7 +27,7 @@ from loadgen.datasets import open_dataset
 from loadgen.documents import worker_seed
 from loadgen.encoding import EncodedRequest
 from loadgen.errors import ConfigError, ValidationError
-from loadgen.locust_adapter.distributed import Fleet
+from loadgen.locust_adapter.distributed import Fleet, Rounds
 from loadgen.locust_adapter.intervals import Intervals, RunClock
 from loadgen.locust_adapter.open_loop import CLOSED_LOOP, ClosedLoop, Turns
 from loadgen.locust_adapter.options import RunOptions
@@ -53,6 +53,7 @@ class Session:
         self.intervals = Intervals()  # the current interval (workers: since their last report) and the total
         self.clock = RunClock()  # test_start .. test_stop
         self.ticker: Any = None  # master/local: flushes an interval every --report-interval (intervals.Ticker)
+        self.rounds = Rounds()  # master: the workers asked for their reports, and who answered
         self.fleet = Fleet()  # master: the workers that reported, and those Locust lost
         self.phases = Phases()  # --warmup: the warm-up's figures apart from the measured ones
         self.warmup_end: Any = None  # the greenlet that ends the warm-up
@@ -215,7 +216,7 @@ class Session:
                  self.pools.nbytes / 2**20)
 
 
-# Locust's report_to_master/worker_report/quit events carry no environment; one Locust
+# Locust's worker_report and quit events carry no environment; one Locust
 # process runs one environment at a time, so those listeners use the latest session.
 _SESSIONS: list[Session] = []
 

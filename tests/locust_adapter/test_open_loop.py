@@ -134,3 +134,24 @@ def test_in_closed_loop_every_user_is_in_flight(fake_gateway, tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     totals, _ = _gauges(tmp_path)
     assert len(totals) >= 3 and [(r["users"], r["inflight"]) for r in totals] == [("5", "5")] * len(totals)
+
+
+def test_with_workers_each_interval_holds_the_fleets_rate(fake_gateway, tmp_path):
+    """Two workers pace 30 req/s each (uniform); the master's intervals last 4.5 s while
+    Locust's own worker reports come every 3 s. Each whole interval must show 60 req/s: it
+    holds one delta per worker over the same stretch of time (binned by the arrival of
+    Locust's reports, intervals alternated between one and two deltas per worker: 40 or 80)."""
+    host, log = fake_gateway(delay_ms=5.0)
+    args = [*_open_loop_args(tmp_path, host, rate=60, seconds=17, users=10), "--processes", "2",
+            "--report-interval", "4.5"]
+    proc = run_locust(args, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = [r for r in csv.DictReader(io.StringIO((tmp_path / "results/timeseries.csv").read_text()))
+            if r["request_type"] == "total"]
+    whole = rows[1:-1]  # the first holds the start, the last the stop
+    assert len(whole) >= 2, rows
+    assert [float(r["rps"]) for r in whole] == [pytest.approx(60.0, rel=0.08)] * len(whole), rows
+    summary = json.loads((tmp_path / "results/summary.json").read_text())
+    assert summary["workers"] == 2
+    assert sum(int(r["requests"]) for r in rows) == summary["total"]["requests"], "every report in one interval"
+    assert summary["total"]["requests"] <= len(_arrivals(log)) <= summary["total"]["requests"] + summary["total"]["unfinished"]

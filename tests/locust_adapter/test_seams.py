@@ -95,6 +95,44 @@ def test_lost_workers_are_remembered_after_locust_forgets_them():
     assert fleet.lost == set() and fleet.seen == set()
 
 
+class FakeFleetRunner:
+    """A master's runner as :class:`distributed.Rounds` sees it: clients, and what it sent."""
+
+    def __init__(self, connected, missing=()):
+        every = [SimpleNamespace(id=c) for c in (*connected, *missing)]
+        self.clients = SimpleNamespace(all=every, missing=[c for c in every if c.id in missing])
+        self.sent = []
+
+    def send_message(self, msg_type, data=None, client_id=None):
+        self.sent.append((msg_type, data, client_id))
+
+
+def test_a_round_asks_every_connected_worker_and_ends_when_all_answered():
+    rounds, runner = distributed.Rounds(), FakeFleetRunner(["w1", "w2"], missing=["w3"])
+    rounds.ask(runner)
+    assert runner.sent == [(distributed.TICK_MESSAGE, 1, "w1"), (distributed.TICK_MESSAGE, 1, "w2")]
+    rounds.answered("w1", 1)
+    rounds.answered("w2", None)  # a report of its own (the warm-up's end): not this round's answer
+    assert not rounds.wait(0.01) and rounds.waiting == {"w2"}
+    rounds.answered("w2", 1)
+    assert rounds.wait(0.01)
+    rounds.ask(runner)
+    rounds.answered("w1", 1)  # late for round 1: does not answer round 2
+    assert rounds.waiting == {"w1", "w2"} and not rounds.wait(0.01)
+
+
+def test_a_round_without_workers_does_not_wait():
+    rounds = distributed.Rounds()
+    rounds.ask(FakeFleetRunner([], missing=["w1"]))
+    assert rounds.wait(0)
+
+
+def test_a_report_carries_the_round_it_answers():
+    runner = FakeFleetRunner([])
+    distributed.send_report(runner, lambda: {distributed.REPORT_KEY: "x"}, 7)
+    assert runner.sent == [(distributed.REPORT_MESSAGE, {distributed.REPORT_KEY: "x", distributed.ROUND_KEY: 7}, None)]
+
+
 class FakeMessage:
     def __init__(self, type, data, node_id):
         self.type, self.data, self.node_id = type, data, node_id
