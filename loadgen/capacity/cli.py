@@ -26,7 +26,6 @@ from loadgen.console import Console
 from loadgen.errors import ConfigError, RunError
 from loadgen.slo import parse_slo
 
-WORKER_REPORT_INTERVAL_S = 3.0  # Locust's worker report period: a master's shortest interval
 AUTO_PREINDEX_DOCS = 1000
 _DURATION = re.compile(r"\s*(\d+(?:\.\d*)?)\s*(s|m|h)?\s*\Z")
 _PERCENT = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*%?\s*\Z")
@@ -97,7 +96,7 @@ def build_config(args: argparse.Namespace, extra: list[str], *, command: str = "
         if getattr(args, name) is not None:
             raise ConfigError(f"{option}: not an option of loadgen {command} ({why})")
     workers = _workers(args)
-    interval = max(_number(args.report_interval, "--report-interval"), WORKER_REPORT_INTERVAL_S if workers else 0)
+    interval = _number(args.report_interval, "--report-interval")
     windows = WindowConfig(warmup_s=_duration(args.trial_warmup, "--trial-warmup", zero=True),
                            window_s=_duration(args.window, "--window"), stability=_percent(args.stability, "--stability"),
                            max_windows=whole(args.max_windows, "--max-windows", 1), interval_s=interval)

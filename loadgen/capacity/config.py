@@ -27,8 +27,7 @@ class WindowConfig:
     :param window_s: length of a measurement window (rounded to whole report intervals).
     :param stability: the last 3 windows must agree within this share (0.1 = 10 %).
     :param max_windows: windows at most; a trial whose windows never agree is ``unstable``.
-    :param interval_s: the report interval the windows are made of (a master's: at least
-        Locust's worker report period, 3 s).
+    :param interval_s: the report interval the windows are made of (``--report-interval``).
     """
 
     warmup_s: float = 3.0
@@ -119,9 +118,9 @@ def check(config: CapacityConfig, *, name: Callable[[str], str] = lambda key: "-
     if search.rate_factor <= 1:
         raise ConfigError(f"{name('rate_factor')}: must be more than 1, got {search.rate_factor:g}")
     if windows.window_s < windows.interval_s:
-        where = "a master's intervals follow Locust's worker reports" if config.load.workers else name("report_interval")
         raise ConfigError(f"{name('window')}: {windows.window_s:g} s is shorter than the report interval "
-                          f"{windows.interval_s:g} s ({where}); use {name('window')} {windows.interval_s:g} or more")
+                          f"{windows.interval_s:g} s ({name('report_interval')}); use {name('window')} "
+                          f"{windows.interval_s:g} or more, or a shorter {name('report_interval')}")
     if windows.max_windows < 3:
         raise ConfigError(f"{name('max_windows')}: must be at least 3 (the last 3 windows must agree)")
     if config.max_time_s < windows.shortest_s():

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import gevent
-from locust.runners import WORKER_REPORT_INTERVAL, STATE_INIT, STATE_STOPPED, LocalRunner, MasterRunner, WorkerRunner
+from locust.runners import STATE_INIT, STATE_STOPPED, LocalRunner, MasterRunner, WorkerRunner
 
 from loadgen.errors import ConfigError, FlowError
 from loadgen.locust_adapter import bootstrap, distributed, hdr_tab, observing, stats_rows, warmup
@@ -198,11 +198,8 @@ def _replay_done(session: Session) -> None:
 
 def _start_series(session: Session) -> None:
     """Open timeseries.csv/histograms.hlog and flush an interval every ``--report-interval``
-    s (on a master at least Locust's worker report period)."""
-    runner = session.environment.runner
+    s (a master asks its workers for their figures first: :func:`_tick`)."""
     interval = session.options.report_interval_s
-    if isinstance(runner, MasterRunner):
-        interval = max(interval, WORKER_REPORT_INTERVAL)
     session.phases.interval_s = interval  # the stability windows are whole intervals
     session.intervals.open_series(Path(session.options.results_dir))
     _stop_ticker(session)

@@ -56,8 +56,8 @@ OPTIONS: tuple[tuple[str, str, Optional[str], str], ...] = (
     ("--results-dir", "LOADGEN_RESULTS_DIR", "", "where summary.json, timeseries.csv, histograms.hlog and report.html go; one "
                                                  "holding an earlier run is refused unless --overwrite "
                                                  "(default: results/<UTC time>-<locustfile>)"),
-    ("--report-interval", "LOADGEN_REPORT_INTERVAL", "1", "seconds per time-series interval (a master uses at "
-                                                          "least Locust's worker report period, 3 s)"),
+    ("--report-interval", "LOADGEN_REPORT_INTERVAL", "1", "seconds per time-series interval (with workers too: "
+                                                          "the master asks them for their figures at its end)"),
     ("--preindex-docs", "LOADGEN_PREINDEX_DOCS", "auto", "documents to index before the load starts (auto: 1000 for the embedded Flow, else 0)"),
     ("--flow", "LOADGEN_FLOW", "", "demo Flow started when no --host is given (default: the locustfile's kind)"),
     ("--flow-replicas", "LOADGEN_FLOW_REPLICAS", "1", "replicas of each demo Flow Executor"),

@@ -43,7 +43,8 @@ def test_the_keys_default_like_the_command():
 @pytest.mark.parametrize("extra, slo, message", [
     ("        precision: 0\n", GATES, "precision: must be a percentage > 0 such as 5%, got 0"),
     ("        rate_start: 500\n        rate_max: 100\n", GATES, "rate_start: 500 is above rate_max 100"),
-    ("        window: 2\n        workers: 2\n", GATES, "window: 2 s is shorter than the report interval 3 s"),
+    ("        window: 2\n        report_interval: 3\n", GATES,
+     "window: 2 s is shorter than the report interval 3 s (report_interval"),
     ("", "'/search:p98<1s'", "metric 'p98'"),
     ("        execution_time: 10\n", GATES, "execution_time: unknown key"),
 ])

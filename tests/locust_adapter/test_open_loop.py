@@ -137,19 +137,22 @@ def test_in_closed_loop_every_user_is_in_flight(fake_gateway, tmp_path):
 
 
 def test_with_workers_each_interval_holds_the_fleets_rate(fake_gateway, tmp_path):
-    """Two workers pace 30 req/s each (uniform); the master's intervals last 4.5 s while
+    """Two workers pace 30 req/s each (uniform); the master's intervals last 1.5 s while
     Locust's own worker reports come every 3 s. Each whole interval must show 60 req/s: it
     holds one delta per worker over the same stretch of time (binned by the arrival of
-    Locust's reports, intervals alternated between one and two deltas per worker: 40 or 80)."""
+    Locust's reports, with 4.5 s intervals, they alternated between one and two deltas per
+    worker: 80 and 40 req/s; and intervals under 3 s were not possible)."""
     host, log = fake_gateway(delay_ms=5.0)
     args = [*_open_loop_args(tmp_path, host, rate=60, seconds=17, users=10), "--processes", "2",
-            "--report-interval", "4.5"]
+            "--report-interval", "1.5"]
     proc = run_locust(args, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-2000:]
     rows = [r for r in csv.DictReader(io.StringIO((tmp_path / "results/timeseries.csv").read_text()))
             if r["request_type"] == "total"]
     whole = rows[1:-1]  # the first holds the start, the last the stop
-    assert len(whole) >= 2, rows
+    assert len(whole) >= 6, rows
+    ends = [float(r["elapsed_s"]) for r in rows]
+    assert all(1.5 <= b - a < 1.5 + 0.5 for a, b in zip(ends, ends[1:-1])), ends  # a round's answers take ms
     assert [float(r["rps"]) for r in whole] == [pytest.approx(60.0, rel=0.08)] * len(whole), rows
     summary = json.loads((tmp_path / "results/summary.json").read_text())
     assert summary["workers"] == 2

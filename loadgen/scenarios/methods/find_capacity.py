@@ -34,7 +34,6 @@ from loadgen.scenarios.model import ScenarioError, Where
 from loadgen.scenarios.params import Param, pause, seconds, whole
 from loadgen.slo import parse_slo
 
-WORKER_REPORT_INTERVAL_S = 3.0  # a master's intervals follow Locust's worker reports
 
 
 def rate(value: Any, where: Where) -> float:
@@ -81,9 +80,8 @@ def finish(kwargs: dict, source: StepSource) -> dict:
 def capacity_config(kwargs: dict, *, argv: tuple[str, ...], results_dir: Any = None) -> CapacityConfig:
     """The search of a step's keys; ``argv`` is the trials' Locust command line."""
     workers = kwargs["workers"] or 0
-    interval = max(kwargs["report_interval"], WORKER_REPORT_INTERVAL_S if workers else 0.0)
     windows = WindowConfig(warmup_s=kwargs["trial_warmup"], window_s=kwargs["window"], stability=kwargs["stability"],
-                           max_windows=kwargs["max_windows"], interval_s=interval)
+                           max_windows=kwargs["max_windows"], interval_s=kwargs["report_interval"])
     search = SearchConfig(rate_start=kwargs["rate_start"], rate_factor=kwargs["rate_factor"],
                           precision=kwargs["precision"], rate_max=kwargs["rate_max"], rate_min=kwargs["rate_min"])
     load = LoadConfig(argv=argv, kind=KINDS[locustfile_of(kwargs)], workers=workers, users=kwargs["num_clients"])
