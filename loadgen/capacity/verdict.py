@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Sequence
 
-from loadgen.capacity.sampling import count_bounds
+from loadgen.sampling import count_bounds
 from loadgen.slo import Slo, evaluate
 
 HELD, VIOLATED, UNSTABLE, SATURATED = "held", "violated", "unstable", "generator-saturated"

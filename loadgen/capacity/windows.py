@@ -9,7 +9,7 @@ averaged.
 
 The last :data:`TAIL` windows *agree* when, for the achieved rate and for every gated
 latency figure, there is one value that each window is within ``± stability`` of, after
-allowing each window its sampling error (:mod:`loadgen.capacity.sampling`: a count known
+allowing each window its sampling error (:mod:`loadgen.sampling`: a count known
 to ``± 3·√n``, a percentile between two order statistics). Without that allowance a p99
 from a few hundred requests (its 3rd highest value) would almost never repeat within 10 %,
 and every trial at a modest rate would look unstable. ``max`` and ``mean`` are compared as
@@ -17,11 +17,11 @@ they are.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
-from loadgen.capacity.sampling import count_bounds, percentile_ranks
+from loadgen.sampling import agree, percentile_bounds
+from loadgen.sampling import rate_bounds as sampling_rate_bounds
 from loadgen.metrics import PERCENTILES, EndpointStats
 from loadgen.reports.summary import endpoint_summary
 from loadgen.slo import LATENCY_METRICS, Slo, evaluate
@@ -133,16 +133,9 @@ def disagreements(windows: Sequence[Span], gauges: Sequence[Gauge], *, stability
     return out
 
 
-def agree(bounds: Sequence[tuple[float, ...]], stability: float) -> bool:
-    """True when one value is within ``± stability`` of some point of every ``(low, high, …)``."""
-    return max(b[0] for b in bounds) * (1 - stability) <= min(b[1] for b in bounds) * (1 + stability)
-
-
 def rate_bounds(window: Span) -> tuple[float, float, float]:
     """(low, high, value) of the window's rate in req/s, from its count's sampling error."""
-    count = window.total().requests
-    low, high = count_bounds(count)
-    return low / window.length_s, high / window.length_s, count / window.length_s
+    return sampling_rate_bounds(window.total().requests, window.length_s)
 
 
 def gauge_bounds(window: Span, gauge: Gauge) -> Optional[tuple[float, float, float]]:
@@ -155,14 +148,7 @@ def gauge_bounds(window: Span, gauge: Gauge) -> Optional[tuple[float, float, flo
         return (hist.max_s * 1000.0,) * 3
     if gauge.metric == "mean":
         return (hist.mean_ms(),) * 3
-    p, n = PERCENTILES[gauge.metric], hist.count
-    low_rank, high_rank = percentile_ranks(n, p / 100.0)
-    ranks = [p] + [100.0 * k / n for k in (low_rank, high_rank) if k is not None]
-    # HDR reports a bucket's highest equivalent value; never above the recorded maximum.
-    values = {r: min(v, hist.max_s * 1000.0) for r, v in hist.percentiles_ms(ranks).items()}
-    low = values[100.0 * low_rank / n] if low_rank is not None else 0.0
-    high = values[100.0 * high_rank / n] if high_rank is not None else math.inf
-    return low, high, values[p]
+    return percentile_bounds(hist, PERCENTILES[gauge.metric])
 
 
 def _values(values: Iterable[float]) -> str:

@@ -8,11 +8,15 @@ finds the ranks whose one-sided error is at most ``α = Φ(-Z)`` (0.135 % for Z 
 exactly from the binomial when ``n·min(p, 1-p)`` is small (a p99 of 300 values: the true
 p99 may lie above all of them, and then no upper bound exists), else from its normal
 approximation.
+
+Both the stability of a run's last windows (:mod:`loadgen.reports.stability`) and of a
+capacity trial's (:mod:`loadgen.capacity.windows`) are judged with these bounds
+(:func:`agree`).
 """
 from __future__ import annotations
 
 import math
-from typing import Optional
+from typing import Any, Optional, Sequence
 
 Z = 3.0  # standard errors (one-sided confidence Φ(Z) = 99.865 %)
 EXACT_BELOW = 50.0  # n·min(p, 1-p) under which the binomial is summed exactly
@@ -49,3 +53,29 @@ def percentile_ranks(n: int, p: float, *, z: float = Z) -> tuple[Optional[int], 
 def _pmf(n: int, k: int, p: float) -> float:
     log = math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1) + k * math.log(p) + (n - k) * math.log1p(-p)
     return math.exp(log)
+
+
+def agree(bounds: Sequence[tuple[float, ...]], tolerance: float) -> bool:
+    """True when one value is within ``± tolerance`` (a share) of some point of every
+    ``(low, high, …)``: the windows agree, allowing each its sampling error."""
+    return max(b[0] for b in bounds) * (1 - tolerance) <= min(b[1] for b in bounds) * (1 + tolerance)
+
+
+def rate_bounds(count: float, seconds: float) -> tuple[float, float, float]:
+    """(low, high, value) of a rate in req/s observed as ``count`` requests in ``seconds``."""
+    low, high = count_bounds(count)
+    return low / seconds, high / seconds, count / seconds
+
+
+def percentile_bounds(hist: Any, p: float) -> tuple[float, float, float]:
+    """(low, high, value) in ms of the ``p``-th percentile (0-100) of a non-empty
+    :class:`~loadgen.histogram.LatencyHistogram`: the order statistics that bound it
+    (0 / infinity where none does), and the percentile itself."""
+    n, max_ms = hist.count, hist.max_s * 1000.0
+    low_rank, high_rank = percentile_ranks(n, p / 100.0)
+    ranks = [p] + [100.0 * k / n for k in (low_rank, high_rank) if k is not None]
+    # HDR reports a bucket's highest equivalent value; never above the recorded maximum.
+    values = {r: min(v, max_ms) for r, v in hist.percentiles_ms(ranks).items()}
+    low = values[100.0 * low_rank / n] if low_rank is not None else 0.0
+    high = values[100.0 * high_rank / n] if high_rank is not None else math.inf
+    return low, high, values[p]

@@ -3,8 +3,8 @@ must contain the truth about as often as their confidence says."""
 import numpy
 import pytest
 
-from loadgen.capacity import sampling
-from loadgen.capacity.sampling import count_bounds, percentile_ranks
+from loadgen import sampling
+from loadgen.sampling import count_bounds, percentile_ranks
 
 
 @pytest.mark.parametrize("n, p", [(3, 0.99), (10, 0.99), (300, 0.99), (900, 0.99), (5000, 0.99), (40, 0.5),
