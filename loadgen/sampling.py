@@ -61,12 +61,6 @@ def agree(bounds: Sequence[tuple[float, ...]], tolerance: float) -> bool:
     return max(b[0] for b in bounds) * (1 - tolerance) <= min(b[1] for b in bounds) * (1 + tolerance)
 
 
-def rate_bounds(count: float, seconds: float) -> tuple[float, float, float]:
-    """(low, high, value) of a rate in req/s observed as ``count`` requests in ``seconds``."""
-    low, high = count_bounds(count)
-    return low / seconds, high / seconds, count / seconds
-
-
 def percentile_bounds(hist: Any, p: float) -> tuple[float, float, float]:
     """(low, high, value) in ms of the ``p``-th percentile (0-100) of a non-empty
     :class:`~loadgen.histogram.LatencyHistogram`: the order statistics that bound it

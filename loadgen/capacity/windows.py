@@ -20,8 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
-from loadgen.sampling import agree, percentile_bounds
-from loadgen.sampling import rate_bounds as sampling_rate_bounds
+from loadgen.sampling import agree, count_bounds, percentile_bounds
 from loadgen.metrics import PERCENTILES, EndpointStats
 from loadgen.reports.summary import endpoint_summary
 from loadgen.slo import LATENCY_METRICS, Slo, evaluate
@@ -135,7 +134,9 @@ def disagreements(windows: Sequence[Span], gauges: Sequence[Gauge], *, stability
 
 def rate_bounds(window: Span) -> tuple[float, float, float]:
     """(low, high, value) of the window's rate in req/s, from its count's sampling error."""
-    return sampling_rate_bounds(window.total().requests, window.length_s)
+    count = window.total().requests
+    low, high = count_bounds(count)
+    return low / window.length_s, high / window.length_s, count / window.length_s
 
 
 def gauge_bounds(window: Span, gauge: Gauge) -> Optional[tuple[float, float, float]]:

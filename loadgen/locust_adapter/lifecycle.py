@@ -24,7 +24,7 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Optional
 
 import gevent
 from locust.runners import STATE_INIT, STATE_STOPPED, LocalRunner, MasterRunner, WorkerRunner
@@ -80,9 +80,8 @@ def _on_init(environment: Any, runner: Any, kind: str) -> None:
     attach(environment, session)
     if isinstance(runner, WorkerRunner):
         runner.register_message(warmup.END_MESSAGE, lambda **_: warmup.end(
-            session, role="worker", send_report=lambda: distributed.send_report(runner, lambda: _report(session))))
-        runner.register_message(distributed.TICK_MESSAGE, lambda msg, **_: distributed.send_report(
-            runner, lambda: _report(session), msg.data))
+            session, role="worker", send_report=lambda: _send_report(session)))
+        runner.register_message(distributed.TICK_MESSAGE, lambda msg, **_: _send_report(session, msg.data))
         return  # the master sends the host and the options with the spawn message
     if isinstance(runner, MasterRunner):
         distributed.finish_reports_before_quit(runner, session.fleet)
@@ -146,7 +145,7 @@ def _on_test_start(environment: Any, **_: Any) -> None:
         _start_load_generation(session)
         _stop_monitor(session)
         session.monitor = ProcessMonitor(session.intervals)  # after the pools: building them is not load
-    warmup.arm(session, role=_role(runner), send_report=lambda: distributed.send_report(runner, lambda: _report(session)),
+    warmup.arm(session, role=_role(runner), send_report=lambda: _send_report(session),
                tell_workers=lambda: runner.send_message(warmup.END_MESSAGE))
     if not isinstance(runner, WorkerRunner):
         _start_series(session)
@@ -272,10 +271,15 @@ def _on_test_stop(environment: Any, **_: Any) -> None:
     _stop_monitor(session)
     session.clock.stop()
     if isinstance(environment.runner, WorkerRunner):
-        distributed.send_report(environment.runner, lambda: _report(session))
+        _send_report(session)
 
 
 # -- reports between processes ----------------------------------------------------------------
+def _send_report(session: Session, number: Optional[int] = None) -> None:
+    """Worker: send the master :func:`_report` (as the answer to round ``number``, if any)."""
+    distributed.send_report(session.environment.runner, lambda: _report(session), number)
+
+
 def _report(session: Session) -> dict[str, Any]:
     """Worker: what it measured since its previous report, and what travels with it."""
     data: dict[str, Any] = {}

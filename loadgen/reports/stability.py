@@ -11,8 +11,8 @@ Definition (docs/results.md, "Steadiness: stability"):
   not judged (``stable`` null);
 - per endpoint and window: **throughput** = requests (failed ones too) per second, from the
   deltas the processes measured (:class:`Span`: each delta's count is spread evenly over the
-  time it covers, so a worker's 3 s report is counted where its requests happened, not where
-  it reached the master); **p99** from the merged HdrHistograms of the ``histograms.hlog``
+  time it covers, so a report is counted where its requests happened, not where it reached
+  the master); **p99** from the merged HdrHistograms of the ``histograms.hlog``
   intervals that started after the warm-up and whose midpoint lies in the window;
 - **stable** when every window's throughput is within :data:`TOLERANCE` (±10%) of the mean
   of the three windows, and their p99s agree within ±10% after allowing each its sampling

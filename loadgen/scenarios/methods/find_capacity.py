@@ -35,7 +35,6 @@ from loadgen.scenarios.params import Param, pause, seconds, whole
 from loadgen.slo import parse_slo
 
 
-
 def rate(value: Any, where: Where) -> float:
     """A rate in requests per second, > 0."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
