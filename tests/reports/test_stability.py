@@ -6,7 +6,7 @@ import pytest
 from loadgen.metrics import LatencyHistogram, Metrics
 from loadgen.reports.html import render
 from loadgen.reports.series import Interval
-from loadgen.reports.stability import Span, stability, stability_lines, windows
+from loadgen.reports.stability import Span, counts_agree, stability, stability_lines, windows
 from loadgen.reports.summary import add_warmup, summarize
 from loadgen.reports.text import render_table
 from loadgen.results import Result
@@ -60,6 +60,7 @@ def test_a_rate_step_in_the_last_window_is_unsteady_with_the_windows_rates():
     truth = [np.mean(rates[i:i + 3]) for i in (1, 4, 7)]
     mean = np.mean(truth)
     assert s["rps"] == pytest.approx(truth) and s["stable"] is False
+    assert s["windows_s"] == [[1.0, 4.0], [4.0, 7.0], [7.0, 10.0]]  # seconds after the run's start
     assert s["rps_deviation_pct"] == pytest.approx(100 * max(abs(t - mean) for t in truth) / mean, abs=0.05)
     assert s["reason"].startswith("req/s deviates") and s["reason"].endswith("(limit 10%)")
 
@@ -70,6 +71,29 @@ def test_a_delta_is_counted_over_the_time_it_covers_not_where_it_landed():
     slots = [Interval("grpc:/search", 3.0 * i, 3.0, _hist([10.0] * 300)) for i in range(5)]
     s = stability(spans, slots, series_start=T0, since=T0 + 0.7, until=T0 + 12.7, interval_s=3.0)["/search"]
     assert s["rps"] == pytest.approx([100.0] * 3) and s["window_s"] == 3.0 and s["stable"] is True
+    assert s["windows_s"] == [[3.7, 6.7], [6.7, 9.7], [9.7, 12.7]]
+
+
+def test_req_s_of_few_requests_is_judged_with_its_counting_error():
+    """``make demo``'s /index: ~140 requests per 10 s window, drawn at random from the task
+    mix, read 14.3, 14.6, 12.2 req/s (10.9% from the mean) on a steady run: chance, not a drift."""
+    spans = [Span(T0 + 10 * i, T0 + 10 * i + 10, {"/index": n}) for i, n in enumerate((143, 146, 122))]
+    slots = [Interval("grpc:/index", 10.0 * i, 10.0, _hist([100.0] * 140)) for i in range(3)]
+    s = stability(spans, slots, series_start=T0, since=T0, until=T0 + 30.0, interval_s=10.0)["/index"]
+    assert s["rps"] == [14.3, 14.6, 12.2] and s["rps_deviation_pct"] == 10.9 and s["stable"] is True
+
+
+@pytest.mark.parametrize("rates, flagged", [
+    ((140, 140, 140), (0.0, 0.01)),      # steady: the old ±10% flagged 31% of these
+    ((300, 300, 300), (0.0, 0.01)),      # steady: the old rule 8%
+    ((300, 300, 480), (1.0, 1.0)),       # a 60% step (the synthetic step run) is always flagged
+    ((1000, 1000, 1250), (0.95, 1.0)),   # with many requests per window, ±10% is the limit again
+])
+def test_the_counting_allowance_against_simulated_poisson_windows(rates, flagged):
+    """Seeded Poisson windows whose true rates are known: the share judged unsteady."""
+    counts = np.random.default_rng(7).poisson(rates, size=(2000, 3))
+    share = np.mean([not counts_agree(list(c), 0.10) for c in counts])
+    assert flagged[0] <= share <= flagged[1], share
 
 
 def test_a_p99_that_moves_is_unsteady_but_a_small_wobble_is_not():
