@@ -13,7 +13,7 @@ the machine used meanwhile (% of one core; the machine is shared, and a process 
 for a core lags as much as a busy one).
 
 ``--monitor-cost``: CPU of an otherwise idle gevent process for 20 s with and without the
-loop monitor (one wake every 10 ms, a perf_counter read and one histogram record per wake).
+loop monitor (one wake every LOOP_LAG_PERIOD_S, a perf_counter read and one histogram record per wake).
 """
 from __future__ import annotations
 

@@ -8,7 +8,8 @@ Run as a separate process (so that its work does not share the test's GIL)::
 
 It answers like a Jina gateway: gRPC ``process_single_data`` with a valid
 ``DataRequestProto`` (every request doc comes back with ``top_k`` matches, from the request's
-parameters, and a gateway route), or, with ``--protocol http``, ``POST /<endpoint>`` with the
+parameters, and a gateway route) and the same answers one by one on the ``/jina.JinaRPC/Call``
+stream, or, with ``--protocol http``, ``POST /<endpoint>`` with the
 HTTP gateway's JSON (docs and matches, no routes) and ``GET /dry_run``, or, with ``--protocol
 websocket``, one binary reply frame (the gRPC reply's bytes) per binary request frame on
 ``ws://HOST:PORT/`` until the end-of-stream frame ``b'\\x00'``. Each answer takes
@@ -63,7 +64,7 @@ from typing import Optional
 
 import grpc
 
-from loadgen.protocols.grpc import DRY_RUN_PATH, UNARY_PATH
+from loadgen.protocols.grpc import DRY_RUN_PATH, STREAM_PATH, UNARY_PATH
 from loadgen.wire import jina_pb2 as jp
 
 
@@ -228,10 +229,13 @@ def serve(port: int, gateway: FakeGateway, *, threads: int = 256) -> grpc.Server
         UNARY_PATH.split("/")[2]: grpc.unary_unary_rpc_method_handler(gateway.process),
     }
     ok = jp.StatusProto(code=jp.StatusProto.SUCCESS).SerializeToString()
+    stream = grpc.stream_stream_rpc_method_handler(lambda requests, context: (gateway.process(raw, context)
+                                                                               for raw in requests))
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=threads), options=[
         ("grpc.max_receive_message_length", -1), ("grpc.max_send_message_length", -1)])
     server.add_generic_rpc_handlers((
         grpc.method_handlers_generic_handler(UNARY_PATH.split("/")[1], handlers),
+        grpc.method_handlers_generic_handler(STREAM_PATH.split("/")[1], {STREAM_PATH.split("/")[2]: stream}),
         grpc.method_handlers_generic_handler(DRY_RUN_PATH.split("/")[1], {
             DRY_RUN_PATH.split("/")[2]: grpc.unary_unary_rpc_method_handler(lambda raw, ctx: ok)}),
     ))

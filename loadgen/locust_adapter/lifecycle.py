@@ -123,6 +123,7 @@ def _on_test_start(environment: Any, **_: Any) -> None:
     session = session_of(environment)
     runner = environment.runner
     session.intervals.reset()
+    session.part_ms.clear()
     session.replay_sent = SentTally()
     session.workers_inflight.clear()
     session.fleet.reset()
@@ -270,6 +271,7 @@ def _on_test_stop(environment: Any, **_: Any) -> None:
     warmup.disarm(session)
     _stop_monitor(session)
     session.clock.stop()
+    session.log_parts()  # before Locust's final tables and a worker's last stats report
     if isinstance(environment.runner, WorkerRunner):
         _send_report(session)
 
@@ -283,6 +285,7 @@ def _send_report(session: Session, number: Optional[int] = None) -> None:
 def _report(session: Session) -> dict[str, Any]:
     """Worker: what it measured since its previous report, and what travels with it."""
     data: dict[str, Any] = {}
+    session.log_parts()  # into Locust's rows: its next stats report carries them to the master
     distributed.ship(session.intervals, data)
     warmup.tag_report(session.phases, session.monitor, data)
     data[INFLIGHT_KEY] = session.inflight

@@ -16,6 +16,7 @@ import bisect
 import itertools
 import logging
 import random
+import time
 from dataclasses import replace
 from typing import Any, Optional
 
@@ -58,6 +59,7 @@ class Session:
         self.phases = Phases()  # --warmup: the warm-up's figures apart from the measured ones
         self.warmup_end: Any = None  # the greenlet that ends the warm-up
         self.monitor: Any = None  # load-generating processes: loop lag and CPU (monitor.ProcessMonitor)
+        self.part_ms: dict[tuple[str, str], list[float]] = {}  # parts not yet in Locust's rows (log_parts)
         self.pools: Optional[PoolSet] = None
         self.turns: ClosedLoop | Turns = CLOSED_LOOP
         self.replay = ReplayShare()  # load-generating processes: this process's share of --replay-file
@@ -134,12 +136,27 @@ class Session:
         parts = breakdown(result)
         if parts is None:
             return
-        # Logged into Locust's per-entry stats (UI, CSV, worker reports) but not through the
-        # request event: these are parts of a request, and must not inflate Locust's
-        # "Aggregated" request count or reach listeners that count requests.
+        # Into Locust's per-entry stats (UI, CSV, worker reports) later, in batches
+        # (log_parts), and never through the request event: these are parts of a request, and
+        # must not inflate Locust's "Aggregated" request count or reach listeners that count requests.
+        pending = self.part_ms
         for request_type, name, seconds in timings(parts):
             self.intervals.current.add_time(request_type, name, seconds)
-            self.stats_entry(stats, name, request_type).log(seconds * 1000.0, 0)
+            values = pending.get((request_type, name))
+            if values is None:
+                values = pending[(request_type, name)] = []
+            values.append(seconds * 1000.0)
+
+    def log_parts(self) -> None:
+        """Log the parts recorded since the last call into Locust's rows (each a
+        :class:`~loadgen.locust_adapter.stats_rows.PartEntry`), stamped now: at each report
+        interval and when the load stops, so Locust's part rows are at most one interval behind."""
+        if not self.part_ms:
+            return
+        pending, self.part_ms = self.part_ms, {}
+        now, stats = time.time(), self.environment.stats
+        for (request_type, name), values in pending.items():
+            self.stats_entry(stats, name, request_type).log_many(values, now)
 
     def count_replayed(self, line: ReplayLine) -> None:
         """A replay line's request was sent and its result recorded: count what it carried."""

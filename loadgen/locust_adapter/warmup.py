@@ -100,7 +100,8 @@ def route_report(phases: Phases, client_id: str, data: Mapping[str, Any], metric
 def flush(session: Any, *, local: bool, close: bool = False, gauges: Optional[dict[str, int]] = None) -> None:
     """Flush the current interval (``close``: and close the time series; ``gauges``: users and
     requests in flight at its end); a single process (``local``) routes the flushed interval
-    and its CPU time to the current phase."""
+    and its CPU time to the current phase. The parts of requests go into Locust's rows first."""
+    session.log_parts()
     interval, started = session.intervals.current, session.intervals.started_at  # flush() replaces both
     if close:
         session.intervals.close_series()

@@ -10,7 +10,6 @@ message is back (for the stream: from ``put`` on the request queue until ``next`
 from __future__ import annotations
 
 import queue
-import threading
 import time
 from typing import Optional
 
@@ -20,6 +19,7 @@ from loadgen.config import TargetConfig
 from loadgen.encoding import EncodedRequest
 from loadgen.errors import ConnectError, ProtocolError, RequestFailure, RequestTimeout
 from loadgen.protocols.base import TransportBase
+from loadgen.protocols.watchdog import WATCHDOG
 from loadgen.replies import truncate
 from loadgen.wire import jina_pb2 as jp
 
@@ -81,22 +81,19 @@ class GrpcTransport(TransportBase):
 class _PingPongStream:
     """One long-lived ``/jina.JinaRPC/Call`` with one request in flight at a time.
 
-    A watchdog cancels the stream when a reply is later than ``timeout_s``; the cancelled
-    wait is reported as a timeout. It ticks at most once a second, so a timeout is detected
-    up to ``min(1 s, timeout_s / 4)`` late.
+    The process's watchdog (:data:`~loadgen.protocols.watchdog.WATCHDOG`) cancels the stream
+    when a reply is later than ``timeout_s``; the cancelled wait is reported as a timeout, up
+    to :data:`~loadgen.protocols.watchdog.SWEEP_S` after the deadline.
     """
 
     def __init__(self, channel: grpc.Channel, timeout_s: float, metadata: Optional[tuple] = None):
         self._outbox: queue.SimpleQueue = queue.SimpleQueue()
         self._call = channel.stream_stream(STREAM_PATH)(iter(self._outbox.get, _CLOSE), metadata=metadata)
         self._timeout_s = timeout_s
-        self._deadline: Optional[float] = None
         self._timed_out = False
-        self._closed = threading.Event()
-        threading.Thread(target=self._watch, name="loadgen-grpc-watchdog", daemon=True).start()
 
     def exchange(self, payload: bytes) -> bytes:
-        self._deadline = time.perf_counter() + self._timeout_s
+        WATCHDOG.watch(self, time.perf_counter() + self._timeout_s, self._expire)
         self._outbox.put(payload)
         try:
             return next(self._call)
@@ -107,19 +104,15 @@ class _PingPongStream:
         except StopIteration:
             raise ConnectError("the gateway closed the stream") from None
         finally:
-            self._deadline = None
+            WATCHDOG.unwatch(self)
 
-    def _watch(self) -> None:
-        tick = min(1.0, self._timeout_s / 4)
-        while not self._closed.wait(tick):
-            deadline = self._deadline
-            if deadline is not None and time.perf_counter() > deadline:
-                self._timed_out = True
-                self._call.cancel()
-                return
+    def _expire(self) -> None:
+        """The watchdog's call for an overdue reply: end the stream (the wait fails now)."""
+        self._timed_out = True
+        self._call.cancel()
 
     def close(self) -> None:
-        self._closed.set()
+        WATCHDOG.unwatch(self)
         self._outbox.put(_CLOSE)
         self._call.cancel()
 

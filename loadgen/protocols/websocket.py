@@ -16,6 +16,9 @@ Failures: refused, closed or reset → ``connect``, and the connection is droppe
 send reconnects; the drop itself is that one request's failure); no reply within
 ``target.timeout_s`` (handshake included) → ``timeout``, and the connection is dropped so
 that the late reply cannot be taken for the next one; a refused upgrade → ``protocol``.
+A timeout of :data:`WATCHED_FROM_S` or more is kept by the process's watchdog, not by a
+timer per receive (:mod:`loadgen.protocols.watchdog`): such a request fails between its
+deadline and ``SWEEP_S`` (0.1 s) after it. Shorter timeouts are timed by each receive.
 
 The gateway reads the subprotocol ``bytes`` from the request header (it answers without
 echoing it) and ends its request stream on the frame ``b'\\x00'``: :meth:`close` sends it, so
@@ -25,6 +28,7 @@ off (random tensors do not compress; it would cost client CPU) and so are keepal
 """
 from __future__ import annotations
 
+import socket
 import time
 from contextlib import ExitStack
 from typing import Optional
@@ -35,12 +39,16 @@ from websockets.sync.client import ClientConnection, connect
 from loadgen.config import TargetConfig
 from loadgen.encoding import EncodedRequest, next_request_id
 from loadgen.protocols.base import TransportBase, classify_client_error
+from loadgen.protocols.watchdog import WATCHDOG
 from loadgen.replies import reply_request_id
 
 #: The frame that ends the gateway's request stream (``bytes(True)`` in Jina's gateway).
 END_OF_STREAM = b"\x00"
 # Cap on waiting for the gateway's close frame when a connection is dropped or closed.
 CLOSE_TIMEOUT_S = 1.0
+#: From which ``timeout_s`` on the watchdog keeps a transport's deadlines (s): a reply is
+#: failed at most ``SWEEP_S`` late, 10% of such a timeout.
+WATCHED_FROM_S = 1.0
 
 
 class WebsocketTransport(TransportBase):
@@ -55,6 +63,8 @@ class WebsocketTransport(TransportBase):
         self._connection: Optional[ClientConnection] = None
         self._request_id = ""
         self._in_flight = False  # a request was sent and its reply not yet received
+        self._expired = False  # the watchdog cut the receive short
+        self._watched = target.timeout_s >= WATCHED_FROM_S
 
     def _payload(self, request: EncodedRequest) -> bytes:
         self._request_id = next_request_id()  # one request in flight: the reply must carry it
@@ -70,6 +80,8 @@ class WebsocketTransport(TransportBase):
             self._in_flight = False
             return raw
         except (OSError, WebSocketException) as exc:  # TimeoutError is an OSError
+            if self._expired:
+                exc = TimeoutError("the watchdog found the reply overdue")
             self._drop()
             raise classify_client_error(exc, self._target.timeout_s, closed=ConnectionClosed,
                                         other="websocket handshake or framing failed") from None
@@ -87,15 +99,38 @@ class WebsocketTransport(TransportBase):
         return self._connection
 
     def _receive(self, connection: ClientConnection, deadline: float) -> bytes:
+        if not self._watched:
+            return self._matching_reply(connection, deadline)
+        WATCHDOG.watch(self, deadline, self._expire)
+        try:
+            return self._matching_reply(connection, None)
+        finally:
+            WATCHDOG.unwatch(self)
+
+    def _matching_reply(self, connection: ClientConnection, deadline: Optional[float]) -> bytes:
+        """The next reply carrying this request's id (``deadline``: each receive timed; None:
+        the watchdog watches)."""
         while True:
-            raw = connection.recv(timeout=max(0.0, deadline - time.perf_counter()), decode=False)
+            timeout = None if deadline is None else max(0.0, deadline - time.perf_counter())
+            raw = connection.recv(timeout=timeout, decode=False)
             request_id = reply_request_id(raw)
             if not request_id or request_id == self._request_id:  # undecodable: check_reply says why
                 return raw
 
+    def _expire(self) -> None:
+        """The watchdog's call for an overdue reply: shut the socket down, so that the
+        blocked receive fails now (and :meth:`_exchange` reports a timeout)."""
+        self._expired = True
+        connection = self._connection
+        if connection is not None:
+            try:
+                connection.socket.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # already closed: the receive fails anyway
+
     def _drop(self) -> None:
         stack, self._stack, self._connection = self._stack, None, None
-        self._in_flight = False
+        self._in_flight = self._expired = False
         if stack is not None:
             try:
                 stack.close()

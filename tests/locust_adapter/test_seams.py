@@ -298,7 +298,8 @@ class FakeStats:
         self.logged = []
 
     def get(self, name, request_type):
-        return SimpleNamespace(log=lambda ms, length: self.logged.append((request_type, name, ms)))
+        return SimpleNamespace(log=lambda ms, length: self.logged.append((request_type, name, ms)),
+                               log_many=lambda values, now: self.logged.extend((request_type, name, ms) for ms in values))
 
 
 def _session(options_factory, **option_changes):
@@ -337,7 +338,11 @@ def test_a_result_from_the_transport_is_counted_once_and_its_routes_are_parts_no
     assert entries[("grpc", "/search")].requests == 1
     assert entries[("executor", "encoder")].latency.percentile_ms(50) == pytest.approx(5.0, rel=1e-3)
     assert ("breakdown", "network + client") in entries  # 2 ms between client and gateway
+    assert session.environment.stats.logged == []  # parts reach Locust's rows in batches
+    session.log_parts()
     assert ("executor", "encoder", pytest.approx(5.0, rel=1e-3)) in session.environment.stats.logged
+    session.log_parts()
+    assert len(session.environment.stats.logged) == 3  # encoder, gateway overhead, network + client: once
 
 
 def test_a_validator_message_or_exception_becomes_a_validation_failure(options_factory):
