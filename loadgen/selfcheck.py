@@ -4,7 +4,7 @@ A load generator whose process is overloaded reports its own delay as the server
 that arrives while the gevent hub is busy elsewhere is timed when the hub gets to it. Each
 load-generating process therefore measures (see :mod:`loadgen.locust_adapter.monitor`):
 
-- its **event-loop lag**: a greenlet asks to wake every 50 ms and records how late it woke,
+- its **event-loop lag**: a greenlet asks to wake every 10 ms and records how late it woke,
   in s, in a :class:`~loadgen.metrics.LatencyHistogram` under the :class:`~loadgen.metrics.Metrics`
   key ``(GENERATOR_TYPE, LOOP_LAG)``; that key is not a request (reports leave it out of every
   request count, see :data:`loadgen.reports.summary.BREAKDOWN_TYPES`), but it travels, merges
@@ -25,12 +25,12 @@ from loadgen.metrics import LatencyHistogram
 
 GENERATOR_TYPE = "generator"  # the Metrics request_type of the generator's own figures (not requests)
 LOOP_LAG = "loop_lag"  # ... and the name of its event-loop lag (values: seconds late)
-# How often the monitor asks to wake. Each wake costs the hub a timer and two switches (~12 µs
-# idle; at 100 wakes a second that was ~7% of loadgen's CPU per request at 300 req/s,
-# docs/performance.md). A wake at a random moment sees the lag a reply arriving then would, so
-# a lower rate gives the same distribution from fewer samples: 20 per second is 1,200 in a
-# minute, enough for a p99 whose limit (20 ms) lies far from both healthy and saturated runs.
-LOOP_LAG_PERIOD_S = 0.050
+# How often the monitor asks to wake. Not less often: the lag a wake measures depends on the
+# period when the hub is saturated (its deadline falls inside the long loop iteration that
+# delays it). Measured (benchmarks/bench_selfcheck.py, docs/performance.md): the saturated
+# case's lag p99 read 55.9 ms at 10 ms but 17-18 ms at 50 ms, under the 20 ms limit, which
+# was chosen by measurement at 10 ms. Each wake costs the hub ~10-40 µs of CPU.
+LOOP_LAG_PERIOD_S = 0.010
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,6 +1,6 @@
 """Each load-generating process watches itself: event-loop lag and CPU use (see :mod:`loadgen.selfcheck`).
 
-:class:`LoopMonitor` is a greenlet that asks to wake every ``period_s`` (50 ms) and records
+:class:`LoopMonitor` is a greenlet that asks to wake every ``period_s`` (10 ms) and records
 how late it woke: when a reply arrives while the hub runs something else, it waits just as
 long, and the wait is timed as the server's. Its own cost per wake is the hub's timer and
 switches, a ``perf_counter`` read and one histogram record (docs/results.md).

@@ -79,7 +79,7 @@ def test_an_idle_run_is_not_saturated(gateway, tmp_path):
     g = summary["generator"]
     assert g["processes"] == 1 and 0 < g["cpu_pct_max"] < LIMITS.cpu_pct
     lag_rows = [r for r in _rows(tmp_path) if r["request_type"] == GENERATOR_TYPE]
-    # One wake per >= LOOP_LAG_PERIOD_S: at most 20 samples per second of the run.
+    # One wake per >= LOOP_LAG_PERIOD_S: at most 100 samples per second of the run.
     samples = sum(int(r["requests"]) for r in lag_rows)
     assert 0.5 * summary["duration_s"] / LOOP_LAG_PERIOD_S < samples <= summary["duration_s"] / LOOP_LAG_PERIOD_S + 2
     if g["saturated"]:
