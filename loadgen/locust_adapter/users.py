@@ -11,52 +11,21 @@ Locust's ``request`` event and to loadgen's HDR metrics.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, Callable, Optional
+from typing import Optional
 
-import gevent
 import grpc.experimental.gevent
 from gevent import GreenletExit
 from locust import User, constant, task
 from locust.exception import StopUser
 from locust.user.users import LOCUST_STATE_STOPPING
 
+from loadgen.locust_adapter.pause import pause_between_tasks
 from loadgen.locust_adapter.session import session_of
 from loadgen.encoding import EncodedRequest
 from loadgen.results import Result
 
 # Makes grpcio's blocking calls yield to other greenlets; safe at import (no channel yet).
 grpc.experimental.gevent.init_gevent()
-
-#: Locust yields to the hub after every task (``gevent.sleep(0)`` for a wait of 0). A request
-#: already yields while it waits for its reply, so a loadgen user yields after every
-#: YIELD_EVERY-th task of no wait only: at most that many requests run back to back when
-#: replies are there before they are asked for (a saturated process, or failures that need no
-#: network), and the hub's other greenlets (the ticker, the stop) still get their turn.
-#: Measured: the extra switch cost ~11 µs per request at ~320 req/s (docs/performance.md).
-YIELD_EVERY = 8
-
-
-class Pause:
-    """What a loadgen user's Locust task set does between tasks (its ``_sleep``): a wait of
-    ``seconds`` > 0 as Locust does it; a wait of 0 is a yield to the hub every ``every``-th time."""
-
-    def __init__(self, *, every: int = YIELD_EVERY, sleep: Callable[[float], Any] = gevent.sleep):
-        self._every, self._sleep, self._since = every, sleep, 0
-
-    def __call__(self, seconds: float) -> None:
-        self._since += 1
-        if seconds > 0 or self._since >= self._every:
-            self._since = 0
-            self._sleep(seconds)
-
-
-def pause_between_tasks(user: User) -> None:
-    """Make ``user``'s Locust task set wait between tasks with a :class:`Pause` (call it from
-    ``on_start``: Locust's ``User.run`` makes the root task set just before)."""
-    taskset = getattr(user, "_taskset_instance", None)
-    if taskset is not None:
-        taskset._sleep = Pause()
-
 
 class JinaUserBase(User):
     """Abstract base of all Jina users, without tasks: a transport per user, :meth:`send` and
