@@ -44,6 +44,11 @@ from loadgen.results import Result
 
 log = logging.getLogger("loadgen")
 
+#: Most parts of one kind held back from Locust's rows: a full batch is logged at once. At
+#: ~0.35-0.75 µs per value a batch blocks the hub well under the ~1 ms any periodic work
+#: may take, whatever the rate (a whole interval of 1,000 req/s × 4 parts took 1.4 ms).
+PART_BATCH = 256
+
 
 class Session:
     """Options, target, pools and metrics of one Locust process (``environment.loadgen``)."""
@@ -146,11 +151,15 @@ class Session:
             if values is None:
                 values = pending[(request_type, name)] = []
             values.append(seconds * 1000.0)
+            if len(values) >= PART_BATCH:
+                del pending[(request_type, name)]
+                self.stats_entry(stats, name, request_type).log_many(values, time.time())
 
     def log_parts(self) -> None:
         """Log the parts recorded since the last call into Locust's rows (each a
         :class:`~loadgen.locust_adapter.stats_rows.PartEntry`), stamped now: at each report
-        interval and when the load stops, so Locust's part rows are at most one interval behind."""
+        interval and when the load stops, so Locust's part rows are at most one interval
+        behind (a kind that reaches :data:`PART_BATCH` values is logged by :meth:`record`)."""
         if not self.part_ms:
             return
         pending, self.part_ms = self.part_ms, {}

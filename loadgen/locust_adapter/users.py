@@ -27,6 +27,7 @@ from loadgen.results import Result
 # Makes grpcio's blocking calls yield to other greenlets; safe at import (no channel yet).
 grpc.experimental.gevent.init_gevent()
 
+
 class JinaUserBase(User):
     """Abstract base of all Jina users, without tasks: a transport per user, :meth:`send` and
     :meth:`send_request`. Derive from :class:`JinaUser` (the ``--task-mix`` task) or this.

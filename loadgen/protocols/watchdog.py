@@ -46,10 +46,11 @@ class Watchdog:
     def sweep(self) -> int:
         """Expire every overdue key (each once: it is no longer watched); how many expired."""
         now, expired = self._clock(), 0
-        for key, (deadline, expire) in list(self._watched.items()):
-            if deadline <= now and self._watched.get(key, (None,))[0] == deadline:
+        for key in list(self._watched):
+            current = self._watched.get(key)  # as watched now: it may have been re-watched meanwhile
+            if current is not None and current[0] <= now:
                 del self._watched[key]
-                expire()
+                current[1]()
                 expired += 1
         return expired
 

@@ -18,10 +18,11 @@ Definition (docs/results.md, "Steadiness: stability"):
   of the three windows, or within Z = 3 standard errors of a Poisson count of that mean
   when that is wider (:func:`counts_agree`), and their p99s agree within ±10% after
   allowing each its sampling error (:func:`loadgen.sampling.agree`, as a capacity trial's
-  windows): a p99 is known only to lie between two order statistics of the window. Without that allowance the p99 of a few
-  hundred requests per window (their 2nd or 3rd highest value) moved by more than 10% between
-  the windows of a perfectly steady run, and ``make demo`` flagged such runs unsteady. The
-  p99 deviation from the mean is reported as measured (``p99_deviation_pct``).
+  windows): a p99 is known only to lie between two order statistics of the window. Without
+  that allowance the p99 of a few hundred requests per window (their 2nd or 3rd highest
+  value) moved by more than 10% between the windows of a perfectly steady run, and ``make
+  demo`` flagged such runs unsteady. The p99 deviation from the mean is reported as measured
+  (``p99_deviation_pct``).
 
 Counting noise is allowed for throughput the same way: a window of N Poisson arrivals (or of
 requests drawn at random from a task mix) varies by about √N, and the plain ±10% flagged a

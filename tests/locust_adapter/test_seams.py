@@ -345,6 +345,22 @@ def test_a_result_from_the_transport_is_counted_once_and_its_routes_are_parts_no
     assert len(session.environment.stats.logged) == 3  # encoder, gateway overhead, network + client: once
 
 
+def test_a_full_batch_of_parts_is_logged_at_once_so_no_flush_logs_more_than_a_batch(options_factory):
+    from loadgen.locust_adapter.session import PART_BATCH
+    session, _ = _session(options_factory)
+    routes = (Route("gateway", 100.0, 100.008), Route("encoder", 100.001, 100.006))
+    result = Result(endpoint="/search", protocol="grpc", started_at=0.0, latency_s=0.010, bytes_out=1, routes=routes)
+    logged = session.environment.stats.logged
+    for _ in range(PART_BATCH - 1):
+        session.record(result)
+    assert logged == []
+    session.record(result)  # the batch is full: its 3 kinds go to Locust's rows now
+    assert len(logged) == 3 * PART_BATCH and session.part_ms == {}
+    session.record(result)
+    session.log_parts()
+    assert len(logged) == 3 * (PART_BATCH + 1)
+
+
 def test_a_validator_message_or_exception_becomes_a_validation_failure(options_factory):
     session, _ = _session(options_factory, validator="unused:unused", validator_kwargs={"limit": 1})
     session.validator = lambda result, limit: None if result.docs_sent <= limit else "too many docs"
