@@ -4,10 +4,10 @@
         [--rounds 6] [--window 8] [--delay-ms 30]
 
 For each protocol: ``tests/fakegateway.py --canned`` (its own process, replies built once per
-kind, ``--delay-ms`` each), then ``--rounds`` rounds of three windows, one right after the
+kind, ``--delay-ms`` each), then ``--rounds`` rounds of four windows, one right after the
 other: ``benchmarks/locust_client.py`` of BEFORE_DIR, of AFTER_DIR (each run with its own
-checkout first on ``PYTHONPATH``, so that its ``loadgen`` is the one measured), and the
-protocol's gevent floor (from AFTER_DIR). 10 users, one request in flight each. A checkout is
+checkout first on ``PYTHONPATH``, so that its ``loadgen`` is the one measured), the
+protocol's gevent floor and the Locust floor (``floor_locust.py``, both from AFTER_DIR). 10 users, one request in flight each. A checkout is
 a directory such as ``git worktree add /tmp/before COMMIT`` makes; both use this
 interpreter's packages. Prints each window, then per protocol the medians and ranges of client
 CPU µs/req as one JSON line. Interleaved windows, because single windows of this shared
@@ -55,7 +55,8 @@ def protocol_rounds(protocol: str, args: argparse.Namespace) -> dict[str, list[f
             for name, tree, script, extra in (
                     ("before", args.before, "locust_client.py", ("--skip-host-check", "--results-dir", str(args.results / "before"))),
                     ("after", args.after, "locust_client.py", ("--skip-host-check", "--results-dir", str(args.results / "after"))),
-                    ("gevent floor", args.after, FLOORS[protocol], ())):
+                    ("gevent floor", args.after, FLOORS[protocol], ()),
+                    ("locust floor", args.after, "floor_locust.py", ())):
                 runs.setdefault(name, []).append(window(tree, script, host, args, extra))
                 print(f"{protocol} round {number} {name}: {runs[name][-1]:.0f} µs/req", flush=True)
     finally:

@@ -41,14 +41,19 @@ ROOT = Path(__file__).resolve().parent.parent
 
 BENCH_DIR = ROOT / "benchmarks"
 RESULTS_DIR = ROOT / "results" / "bench"
-# (ratio key, metric, baseline client, comparison, target): each loadgen client's value / the
-# baseline's value, the baseline named after the loadgen client's protocol. No comparison:
+# (ratio key, metric, subject rows, baseline client, comparison, target): each subject row's
+# value / the baseline's value, the baseline named after the subject's protocol. No comparison:
 # informational. A ratio is left out when its baseline did not run.
 TARGETS = (
-    ("cpu_per_req_vs_floor", "cpu_us_per_req", "floor-{protocol}", "<=", 1.2),
-    ("cpu_per_req_vs_jina_client", "cpu_us_per_req", "jina-client-{protocol}", "<=", 0.25),
-    ("rps_vs_jina_client", "rps", "jina-client-{protocol}", ">=", 1.4),
-    ("cpu_per_req_vs_gevent_floor", "cpu_us_per_req", "floor-{protocol}-gevent", "<=", 1.15),
+    ("cpu_per_req_vs_floor", "cpu_us_per_req", "loadgen-", "floor-{protocol}", "<=", 1.2),
+    ("cpu_per_req_vs_jina_client", "cpu_us_per_req", "loadgen-", "jina-client-{protocol}", "<=", 0.25),
+    ("rps_vs_jina_client", "rps", "loadgen-", "jina-client-{protocol}", ">=", 1.4),
+    ("cpu_per_req_vs_gevent_floor", "cpu_us_per_req", "loadgen-", "floor-{protocol}-gevent", "<=", 1.15),
+    # What loadgen's own work adds (its session, validation, metrics, self-check) over the
+    # plainest Locust user doing the gevent floor's request ...
+    ("cpu_per_req_vs_locust_floor", "cpu_us_per_req", "loadgen-", "floor-locust-{protocol}", None, None),
+    # ... and what Locust itself adds (task scheduling, request event, stats) over the gevent floor.
+    ("locust_floor_vs_gevent_floor", "cpu_us_per_req", "floor-locust-", "floor-{protocol}-gevent", None, None),
 )
 
 
@@ -81,14 +86,17 @@ def client_specs(docs_file: Path) -> list[ClientSpec]:
         ClientSpec("jina-client-grpc", "grpc", flow_venv, "jina_client.py", jina),
         ClientSpec("floor-grpc", "grpc", venv, "floor_grpc.py"),
         ClientSpec("floor-grpc-gevent", "grpc", venv, "floor_grpc_gevent.py"),
+        ClientSpec("floor-locust-grpc", "grpc", venv, "floor_locust.py"),
         loadgen("loadgen-websocket", "websocket"),
         ClientSpec("jina-client-websocket", "websocket", flow_venv, "jina_client.py", jina),
         ClientSpec("floor-websocket", "websocket", venv, "floor_websocket.py"),
         ClientSpec("floor-websocket-gevent", "websocket", venv, "floor_websocket_gevent.py"),
+        ClientSpec("floor-locust-websocket", "websocket", venv, "floor_locust.py"),
         loadgen("loadgen-http", "http"),
         ClientSpec("jina-client-http", "http", flow_venv, "jina_client.py", jina),
         ClientSpec("floor-http", "http", venv, "floor_http.py"),
         ClientSpec("floor-http-gevent", "http", venv, "floor_http_gevent.py"),
+        ClientSpec("floor-locust-http", "http", venv, "floor_locust.py"),
     ]
 
 
@@ -195,12 +203,12 @@ def ratio(value_of: dict, baseline_of: dict, metric: str, baseline: str,
 
 
 def ratios(clients: dict[str, dict]) -> dict:
-    """Each ratio of TARGETS for each loadgen client whose baseline ran."""
+    """Each ratio of TARGETS for each of its subject rows whose baseline ran."""
     out: dict[str, dict] = {}
-    for key, metric, baseline_name, op, target in TARGETS:
+    for key, metric, subject, baseline_name, op, target in TARGETS:
         for name, client in clients.items():
             baseline = baseline_name.format(protocol=client["protocol"])
-            if name.startswith("loadgen-") and baseline in clients:
+            if name.startswith(subject) and baseline in clients:
                 out.setdefault(key, {})[name] = ratio(client, clients[baseline], metric, baseline, op, target)
     return out
 
