@@ -4,7 +4,7 @@ A load generator whose process is overloaded reports its own delay as the server
 that arrives while the gevent hub is busy elsewhere is timed when the hub gets to it. Each
 load-generating process therefore measures (see :mod:`loadgen.locust_adapter.monitor`):
 
-- its **event-loop lag**: a greenlet asks to wake every 10 ms and records how late it woke,
+- its **event-loop lag**: a timer on the hub asks to fire every 10 ms and records how late it fired,
   in s, in a :class:`~loadgen.metrics.LatencyHistogram` under the :class:`~loadgen.metrics.Metrics`
   key ``(GENERATOR_TYPE, LOOP_LAG)``; that key is not a request (reports leave it out of every
   request count, see :data:`loadgen.reports.summary.BREAKDOWN_TYPES`), but it travels, merges

@@ -1,9 +1,11 @@
 """Each load-generating process watches itself: event-loop lag and CPU use (see :mod:`loadgen.selfcheck`).
 
-:class:`LoopMonitor` is a greenlet that asks to wake every ``period_s`` (10 ms) and records
-how late it woke: when a reply arrives while the hub runs something else, it waits just as
-long, and the wait is timed as the server's. Its own cost per wake is the hub's timer and
-switches, a ``perf_counter`` read and one histogram record (docs/results.md).
+:class:`LoopMonitor` is a timer on gevent's hub that asks to fire every ``period_s`` (10 ms)
+and records how late it fired: when a reply arrives while the hub runs something else, it
+waits just as long, and the wait is timed as the server's. The timer calls back on the hub
+itself, as the switch into a reply's greenlet happens, so a wake costs the loop's timer, a
+``perf_counter`` read and one histogram record: no greenlet and no switch (a greenlet that
+slept in a loop measured the same lag for ~40% more CPU: docs/performance.md).
 :class:`CpuMeter` reads the process's CPU time against wall time; it is read once per
 report interval (a worker) or flush (a single process), never per request.
 """
@@ -21,31 +23,36 @@ class LoopMonitor:
     """Records the event loop's lag, in s, through ``record`` every ``period_s`` s.
 
     :param clock: a monotonic clock in s (tests pass a fake one).
-    :param sleep: how to wait (gevent's; tests pass a fake clock's).
+    :param loop: the event loop whose ``timer(after, repeat)`` fires :meth:`wake` (default:
+        gevent's hub loop at :meth:`start`; tests pass a fake one).
     """
 
     def __init__(self, record: Callable[[float], Any], *, period_s: float = LOOP_LAG_PERIOD_S,
-                 clock: Callable[[], float] = time.perf_counter, sleep: Callable[[float], Any] = gevent.sleep):
-        self._record, self.period_s, self._clock, self._sleep = record, period_s, clock, sleep
-        self._greenlet: Any = None
+                 clock: Callable[[], float] = time.perf_counter, loop: Any = None):
+        self._record, self.period_s, self._clock, self._loop = record, period_s, clock, loop
+        self._timer: Any = None
+        self._asked = 0.0  # the clock when the timer was last asked to fire in period_s
 
-    def run(self) -> None:
-        """The monitor's loop (what :meth:`start` spawns): the lag is how much later than
-        ``period_s`` after asking the greenlet runs again (never below 0)."""
-        clock, sleep, period, record = self._clock, self._sleep, self.period_s, self._record
-        while True:
-            asked = clock()
-            sleep(period)
-            record(max(0.0, clock() - asked - period))
+    def wake(self) -> None:
+        """The timer's callback: the lag is how much later than ``period_s`` after asking it
+        fired (never below 0); then ask again, ``period_s`` from now."""
+        self._record(max(0.0, self._clock() - self._asked - self.period_s))
+        self._asked = self._clock()
+        self._timer.again(self.wake)  # re-armed from now, not on a fixed schedule: no catch-up wakes
 
     def start(self) -> None:
         self.stop()
-        self._greenlet = gevent.spawn(self.run)
+        loop = self._loop if self._loop is not None else gevent.get_hub().loop
+        # Repeating, so that again() can re-arm it; each wake re-arms it from its own time.
+        self._timer = loop.timer(self.period_s, self.period_s)
+        self._asked = self._clock()
+        self._timer.start(self.wake)
 
     def stop(self) -> None:
-        if self._greenlet is not None:
-            self._greenlet.kill(block=True)
-            self._greenlet = None
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer.close()
+            self._timer = None
 
 
 class CpuMeter:

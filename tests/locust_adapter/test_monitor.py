@@ -35,28 +35,59 @@ def _result(endpoint="/search", latency_s=0.01):
 
 
 # -- the loop monitor ---------------------------------------------------------------------------
+class FakeTimer:
+    """A repeating timer of a fake loop: records what it was asked; the test fires it."""
+
+    def __init__(self, after, repeat):
+        self.after, self.repeat, self.callback, self.armed, self.closed = after, repeat, None, 0, False
+
+    def start(self, callback):
+        self.callback, self.armed = callback, self.armed + 1
+
+    def again(self, callback):
+        self.start(callback)
+
+    def stop(self):
+        self.callback = None
+
+    def close(self):
+        self.closed = True
+
+
+class FakeLoop:
+    def __init__(self):
+        self.timers = []
+
+    def timer(self, after, repeat=0.0):
+        self.timers.append(FakeTimer(after, repeat))
+        return self.timers[-1]
+
+
 def test_the_monitor_records_the_lag_the_clock_imposes():
-    """The fake sleep wakes ``imposed[i]`` s late (or early: a negative value); the monitor
-    must record exactly that lateness, never below 0, and ask for its period each time."""
+    """The fake loop fires the monitor's timer ``imposed[i]`` s late (or early: a negative
+    value) after each arming; the monitor must record exactly that lateness, never below 0,
+    and re-arm its timer, of its period, after each wake."""
     rng = np.random.default_rng(3)
     imposed = np.concatenate([rng.exponential(0.0005, 400), rng.uniform(0.02, 0.3, 8), [-0.002, 0.0]])
-    clock, asked, recorded = FakeClock(100.0), [], []
-
-    def sleep(seconds):
-        asked.append(seconds)
-        clock.now += seconds + imposed[len(asked) - 1]
+    clock, loop, recorded = FakeClock(100.0), FakeLoop(), []
 
     metrics = Metrics()
 
     def record(lag):
         recorded.append(lag)
         metrics.add_time(GENERATOR_TYPE, LOOP_LAG, lag)
-        if len(recorded) == len(imposed):
-            raise Stop
+        clock.now += 1e-6  # the record itself takes time: the next wait is asked after it
 
-    with pytest.raises(Stop):
-        LoopMonitor(record, clock=clock, sleep=sleep).run()
-    assert asked == [LOOP_LAG_PERIOD_S] * len(imposed)
+    monitor = LoopMonitor(record, clock=clock, loop=loop)
+    monitor.start()
+    (timer,) = loop.timers
+    assert (timer.after, timer.repeat) == (LOOP_LAG_PERIOD_S, LOOP_LAG_PERIOD_S)
+    for lateness in imposed:
+        clock.now += LOOP_LAG_PERIOD_S + lateness
+        timer.callback()
+    assert timer.armed == len(imposed) + 1  # started once, re-armed after every wake
+    monitor.stop()
+    assert timer.callback is None and timer.closed and len(loop.timers) == 1
     truth = np.maximum(imposed, 0.0)
     assert recorded == pytest.approx(truth, abs=1e-9)
     figures = generator_summary(metrics.entry(GENERATOR_TYPE, LOOP_LAG).latency, {}, processes=1)
@@ -65,6 +96,30 @@ def test_the_monitor_records_the_lag_the_clock_imposes():
         assert figures["loop_lag_ms"][key] == pytest.approx(ordered[max(int(p / 100 * len(ordered) + 0.5), 1) - 1],
                                                             rel=1e-3, abs=1e-3)
     assert figures["loop_lag_ms"]["max"] == pytest.approx(ordered[-1], abs=1e-3)
+
+
+def test_on_gevents_hub_the_monitor_catches_a_blocked_hub_and_stops():
+    """The real hub: a 50 ms stretch in which the hub cannot run makes the next wake at least
+    40 ms late (the timer was armed at most one 10 ms period before it); after stop() no wake."""
+    import time
+
+    import gevent
+
+    recorded = []
+    monitor = LoopMonitor(recorded.append)
+    monitor.start()
+    gevent.sleep(0.1)
+    quiet = len(recorded)
+    began = time.perf_counter()
+    while time.perf_counter() - began < 0.05:  # the hub cannot run: nothing here yields
+        pass
+    gevent.sleep(0.05)
+    monitor.stop()
+    stopped = len(recorded)
+    gevent.sleep(0.05)
+    assert len(recorded) == stopped, "a wake after stop()"
+    assert quiet >= 3, recorded  # ~10 periods of 10 ms, however slow the machine
+    assert max(recorded[quiet:]) >= 0.040 - 1e-4, recorded
 
 
 def test_the_cpu_meter_hands_out_deltas_and_stops_counting_at_stop():
