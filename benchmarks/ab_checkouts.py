@@ -1,4 +1,4 @@
-"""Client CPU per request of two checkouts of loadgen, side by side with the gevent floor.
+"""Client CPU per request of two checkouts of loadgen, side by side with the gevent and Locust floors.
 
     .venv/bin/python benchmarks/ab_checkouts.py BEFORE_DIR AFTER_DIR [--protocols websocket,http,grpc]
         [--rounds 6] [--window 8] [--delay-ms 30]
@@ -7,11 +7,11 @@ For each protocol: ``tests/fakegateway.py --canned`` (its own process, replies b
 kind, ``--delay-ms`` each), then ``--rounds`` rounds of four windows, one right after the
 other: ``benchmarks/locust_client.py`` of BEFORE_DIR, of AFTER_DIR (each run with its own
 checkout first on ``PYTHONPATH``, so that its ``loadgen`` is the one measured), the
-protocol's gevent floor and the Locust floor (``floor_locust.py``, both from AFTER_DIR). 10 users, one request in flight each. A checkout is
-a directory such as ``git worktree add /tmp/before COMMIT`` makes; both use this
-interpreter's packages. Prints each window, then per protocol the medians and ranges of client
-CPU µs/req as one JSON line. Interleaved windows, because single windows of this shared
-machine move by ±15% (docs/performance.md).
+protocol's gevent floor and the Locust floor (``floor_locust.py``, both from AFTER_DIR). 10
+users, one request in flight each. A checkout is a directory such as ``git worktree add
+/tmp/before COMMIT`` makes; both use this interpreter's packages. Prints each window, then per
+protocol the medians and ranges of client CPU µs/req as one JSON line. Interleaved windows,
+because single windows of this shared machine move by ±15% (docs/performance.md).
 """
 from __future__ import annotations
 

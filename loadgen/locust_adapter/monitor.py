@@ -36,9 +36,11 @@ class LoopMonitor:
     def wake(self) -> None:
         """The timer's callback: the lag is how much later than ``period_s`` after asking it
         fired (never below 0); then ask again, ``period_s`` from now."""
-        self._record(max(0.0, self._clock() - self._asked - self.period_s))
-        self._asked = self._clock()
-        self._timer.again(self.wake)  # re-armed from now, not on a fixed schedule: no catch-up wakes
+        try:
+            self._record(max(0.0, self._clock() - self._asked - self.period_s))
+        finally:  # whatever the record did: the next lag is measured from this wake, not an old one
+            self._asked = self._clock()
+            self._timer.again(self.wake)  # re-armed from now, not on a fixed schedule: no catch-up wakes
 
     def start(self) -> None:
         self.stop()

@@ -98,6 +98,28 @@ def test_the_monitor_records_the_lag_the_clock_imposes():
     assert figures["loop_lag_ms"]["max"] == pytest.approx(ordered[-1], abs=1e-3)
 
 
+def test_a_record_that_fails_still_rearms_the_timer_from_its_wake():
+    """A failing record must not leave the next lag measured from an old wake: the timer is
+    re-armed, and the next lag is the next wake's own lateness."""
+    clock, loop, recorded = FakeClock(0.0), FakeLoop(), []
+
+    def record(lag):
+        recorded.append(lag)
+        if len(recorded) == 1:
+            raise RuntimeError("a record failed")
+
+    monitor = LoopMonitor(record, clock=clock, loop=loop)
+    monitor.start()
+    (timer,) = loop.timers
+    clock.now += LOOP_LAG_PERIOD_S + 0.5
+    with pytest.raises(RuntimeError):
+        timer.callback()
+    assert timer.armed == 2
+    clock.now += LOOP_LAG_PERIOD_S + 0.003
+    timer.callback()
+    assert recorded == pytest.approx([0.5, 0.003], abs=1e-9)
+
+
 def test_on_gevents_hub_the_monitor_catches_a_blocked_hub_and_stops():
     """The real hub: a 50 ms stretch in which the hub cannot run makes the next wake at least
     40 ms late (the timer was armed at most one 10 ms period before it); after stop() no wake."""
