@@ -24,23 +24,21 @@ from locust import User, constant, events, task  # first: Locust applies gevent'
 
 import time
 
-import gevent
 import grpc
 import grpc.experimental.gevent
 from geventhttpclient import HTTPClient
 from locust.env import Environment
-from locust.runners import STATE_RUNNING
 from websockets.sync.client import connect
 
 from bench_flow import search_pool
-from bench_window import Window, client_parser, emit
+from bench_window import client_parser, emit
+from locust_client import run_window, stats_errors
 from loadgen.config import TargetConfig
 from loadgen.protocols.grpc import CHANNEL_OPTIONS, UNARY_PATH
 from loadgen.protocols.http import JSON_HEADERS
 from loadgen.protocols.websocket import END_OF_STREAM
 
 TIMEOUT_S = 30.0
-SPAWN_TIMEOUT_S = 60.0
 
 
 class FloorUser(User):
@@ -129,21 +127,9 @@ def measure(args) -> dict:
     if args.host.startswith("grpc://"):
         grpc.experimental.gevent.init_gevent()  # makes the blocking calls yield to other greenlets
     env = Environment(user_classes=[user_class(args.host)], events=events, host=args.host)
-    runner = env.create_local_runner()
-    stats = env.stats
-    window = Window(lambda: (stats.total.num_requests, stats.total.num_failures))
-    runner.start(args.users, spawn_rate=args.users)
-    try:
-        deadline = time.monotonic() + SPAWN_TIMEOUT_S
-        while runner.state != STATE_RUNNING or runner.user_count < args.users:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{args.users} users not running after {SPAWN_TIMEOUT_S:g} s")
-            gevent.sleep(0.05)
-        window.run(gevent.sleep, warmup_s=args.warmup, duration_s=args.duration)
-    finally:
-        runner.quit()
-    errors = {f"{e.method} {e.name}: {e.error}": e.occurrences for e in env.stats.errors.values()}
-    return window.result(errors=errors)
+    env.create_local_runner()
+    window = run_window(env, args)
+    return window.result(errors=stats_errors(env))
 
 
 def main() -> None:

@@ -69,8 +69,10 @@ def wait_spawned(env: Environment, users: int) -> None:
         gevent.sleep(0.05)
 
 
-def measure(env: Environment, args) -> dict:
-    """Run the load; return the window's result (see the module docstring)."""
+def run_window(env: Environment, args) -> Window:
+    """Spawn ``args.users`` users, measure one window once they all run and ``--warmup``
+    seconds have passed, then stop the runner. Requests and failures come from Locust's
+    stats (also ``floor_locust.py``'s)."""
     stats = env.stats  # not stats.total: runner.start() replaces that entry
     window = Window(lambda: (stats.total.num_requests, stats.total.num_failures))
     env.runner.start(args.users, spawn_rate=args.users)
@@ -79,9 +81,19 @@ def measure(env: Environment, args) -> dict:
         window.run(gevent.sleep, warmup_s=args.warmup, duration_s=args.duration)
     finally:
         env.runner.quit()
+    return window
+
+
+def stats_errors(env: Environment) -> dict[str, int]:
+    """Locust's errors of the run, as a window result's ``errors``."""
+    return {f"{e.method} {e.name}: {e.error}": e.occurrences for e in env.stats.errors.values()}
+
+
+def measure(env: Environment, args) -> dict:
+    """Run the load; return the window's result (see the module docstring)."""
+    window = run_window(env, args)
     events.quitting.fire(environment=env, reverse=True)  # loadgen writes summary.json, as after a CLI run
-    errors = {f"{e.method} {e.name}: {e.error}": e.occurrences for e in env.stats.errors.values()}
-    return window.result(errors=errors)
+    return window.result(errors=stats_errors(env))
 
 
 def main() -> None:
